@@ -1,0 +1,5 @@
+"""`python -m mcp_blackbox` runs the command line."""
+
+from mcp_blackbox.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Capture inside MCP hosts, clients, servers and proxies: normalise, redact, hash, enqueue."""

@@ -1,0 +1,1 @@
+"""The ingest service: Kafka or spool to Parquet, exactly once, quarantined, tamper-evident."""

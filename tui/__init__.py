@@ -1,0 +1,1 @@
+"""The investigator's terminal bench (Textual): sessions, chains, timelines, findings, SQL."""
