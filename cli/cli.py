@@ -54,7 +54,8 @@ def _load(command: Command) -> object:
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if missing == command.module or command.module.startswith(missing + "."):
-            raise BlackboxError(f"'{command.name}' is not available in this build") from exc
+            msg = f"'{command.name}' is not available in this build"
+            raise BlackboxError(msg) from exc
         raise MissingExtraError.for_module(missing) from exc
 
 

@@ -16,7 +16,7 @@ from mcp_blackbox.schema.types import column_types
 try:
     import pyarrow as pa
 except ModuleNotFoundError as _exc:  # pragma: no cover - depends on the install
-    raise MissingExtraError.for_module("pyarrow") from _exc
+    raise MissingExtraError.for_module("pyarrow") from _exc  # noqa: EM101
 
 
 def _arrow_type(logical: str) -> Any:

@@ -118,7 +118,7 @@ class AuthMethod(StrEnum):
 class UserIdSource(StrEnum):
     """Who vouches for `user_id`."""
 
-    TOKEN = "token"  # validated access token subject
+    TOKEN = "token"  # noqa: S105 - validated access token subject, not a password
     HOST = "host"  # the host application's signed-in user
     OS = "os"  # the operating-system account
     SELF_REPORTED = "self_reported"

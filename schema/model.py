@@ -20,6 +20,7 @@ from pydantic import (
     field_serializer,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from mcp_blackbox.schema.enums import (
     Approval,
@@ -68,7 +69,7 @@ GROUPS: Final = ("identity", "emitter", "correlation", "actor", "server", "opera
 
 
 def _f(group: str, description: str, *, default: Any = None, required: bool = False, **kw: Any) -> Any:
-    extra = {"group": group}
+    extra: JsonDict = {"group": group}
     if required:
         return Field(..., description=description, json_schema_extra=extra, **kw)
     return Field(default, description=description, json_schema_extra=extra, **kw)
@@ -217,7 +218,7 @@ class AuditEvent(BaseModel):
             raise ValueError(msg)
         return value.astimezone(UTC)
 
-    @field_serializer("event_time", "ingest_time")
+    @field_serializer("event_time", "ingest_time", when_used="json")
     def _format_time(self, value: datetime | None) -> str | None:
         return None if value is None else format_time(value)
 
