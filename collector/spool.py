@@ -48,7 +48,6 @@ class SpoolWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
         self._next_record = self._recover_next_record()
-        self._file: object | None = None
         self._fd: int | None = None
         self._size = 0
 
