@@ -1,0 +1,350 @@
+"""Decode and validate a batch of wire events in columns, with a per-row fallback for failing rows.
+
+Fast path: the batch's values are joined into one NDJSON buffer and parsed by `pyarrow.json` with the
+explicit contract schema (unknown fields are errors; timestamps are read as text and checked against
+the one wire form before conversion). The contract's constraints that JSON typing cannot express
+(required fields, enums, UUIDv7 ids, SHA-256 patterns, non-empty strings, `ge=0`, JSON-text columns,
+the per-string size cap `MAX_STRING_BYTES`) are then checked vectorised. The constraints are read from
+the pydantic model, so a new constrained field is validated without a change here.
+
+Slow path, only for the rows that fail: a block that pyarrow rejects is bisected down to small
+pieces, and each remaining row is validated on its own by `parse_event` (the contract's definition of
+a valid event) after a strict JSON parse that also rejects duplicate keys (parser differentials are
+an evasion trick). A row that `parse_event` accepts is kept (e.g. pretty-printed JSON); the others
+become `BadRow`s whose error names the field.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from functools import cache
+from typing import Any
+
+import annotated_types
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+from pydantic.functional_validators import AfterValidator
+
+from mcp_blackbox.schema.arrow import arrow_schema
+from mcp_blackbox.schema.errors import ValidationFailed
+from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent
+from mcp_blackbox.schema.wire import parse_event
+
+#: Default cap on one record's bytes (a Kafka value or a spool line); larger ones are quarantined unread.
+DEFAULT_MAX_RECORD_BYTES = MAX_STRING_BYTES + 1024 * 1024
+_BISECT_LEAF = 16
+_UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_JSON_TEXT = r"^[\[{\"ntf0-9-]"
+# The wire form of a timestamp (format_time); anything else takes the per-row path.
+_WIRE_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """What one column must satisfy beyond its JSON type."""
+
+    name: str
+    required: bool
+    pattern: str | None = None
+    min_length: int | None = None
+    ge: float | None = None
+    allowed: tuple[Any, ...] | None = None
+    per_row: bool = False  # a validator we cannot express in columns: check non-null rows one by one
+
+
+def _walk(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            args = typing.get_args(annotation)
+            metadata = [*metadata, *args[1:]]
+            annotation = args[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation, metadata
+
+
+@cache
+def column_rules() -> tuple[ColumnRule, ...]:
+    """One rule per contract column, derived from the pydantic annotations."""
+    rules = []
+    for name, info in AuditEvent.model_fields.items():
+        core, meta = _walk(info.annotation, list(info.metadata))
+        pattern: str | None = None
+        min_length: int | None = None
+        ge: float | None = None
+        allowed: tuple[Any, ...] | None = None
+        per_row = False
+        for item in meta:
+            if isinstance(item, AfterValidator):
+                fname = getattr(item.func, "__name__", "")
+                if fname == "_check_uuid7":
+                    pattern = _UUID7
+                elif fname == "_check_json_text":
+                    pattern = _JSON_TEXT
+                else:
+                    per_row = True
+            elif isinstance(item, annotated_types.Ge):
+                ge = float(item.ge)  # type: ignore[arg-type]
+            elif hasattr(item, "pattern") and hasattr(item, "min_length"):
+                pattern = item.pattern or pattern
+                min_length = item.min_length
+            elif isinstance(item, annotated_types.MinLen):
+                min_length = item.min_length
+        if typing.get_origin(core) is typing.Literal:
+            allowed = typing.get_args(core)
+        elif isinstance(core, type) and issubclass(core, Enum):
+            allowed = tuple(m.value for m in core)
+        rules.append(ColumnRule(name, name in REQUIRED_FIELDS, pattern, min_length, ge, allowed, per_row))
+    return tuple(rules)
+
+
+@cache
+def _read_schema() -> pa.Schema:
+    """The contract schema with timestamps as text (checked and converted after parsing)."""
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f for f in arrow_schema()]
+    return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that is not a valid event: its index in the batch and why."""
+
+    index: int
+    error: str
+
+
+@dataclass
+class DecodedBatch:
+    """Valid rows as an Arrow table (contract schema, ingest_time set) and the rejected rows."""
+
+    table: pa.Table
+    bad: list[BadRow]
+
+
+def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            msg = f"{key}: duplicate key in JSON object"
+            raise ValidationFailed(msg)
+        out[key] = value
+    return out
+
+
+def validate_row(value: bytes, max_string_bytes: int = MAX_STRING_BYTES) -> dict[str, Any]:
+    """Validate one record on its own; returns the row dict or raises `ValidationFailed`."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 at byte {exc.start}"
+        raise ValidationFailed(msg) from exc
+    if not text.strip():
+        msg = "empty record (no JSON value)"
+        raise ValidationFailed(msg)
+    try:
+        obj = json.loads(text, object_pairs_hook=_strict_pairs)
+    except json.JSONDecodeError as exc:
+        msg = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise ValidationFailed(msg) from exc
+    event = parse_event(obj) if isinstance(obj, dict) else parse_event(text)
+    row = event.model_dump(mode="python")
+    for name, val in row.items():
+        items = val if isinstance(val, list) else [val]
+        for item in items:
+            if isinstance(item, str) and len(item) * 4 > max_string_bytes:
+                size = len(item.encode("utf-8", "surrogatepass"))
+                if size > max_string_bytes:
+                    msg = f"{name}: value of {size} bytes exceeds the {max_string_bytes}-byte cap"
+                    raise ValidationFailed(msg)
+    return row
+
+
+def _read(buf: Any, block_size: int) -> pa.Table:
+    return pj.read_json(
+        io.BytesIO(buf) if not isinstance(buf, pa.Buffer) else pa.BufferReader(buf),
+        read_options=pj.ReadOptions(block_size=block_size, use_threads=True),
+        parse_options=pj.ParseOptions(explicit_schema=_read_schema(), unexpected_field_behavior="error",
+                                      newlines_in_values=False),
+    )
+
+
+def _column_bad(table: pa.Table, max_string_bytes: int) -> tuple[Any, list[str]]:
+    """Boolean mask of rows violating a constraint, plus columns needing per-row checks."""
+    bad = pa.array([False] * table.num_rows)
+    per_row_cols = []
+    for rule in column_rules():
+        col = table.column(rule.name)
+        if rule.required:
+            bad = pc.or_(bad, pc.is_null(col))
+        if col.null_count == len(col):
+            continue
+        checks = []
+        typ = col.type
+        if rule.name in ("event_time", "ingest_time"):
+            checks.append(pc.invert(pc.match_substring_regex(col, _WIRE_TIME)))
+        if rule.pattern is not None:
+            checks.append(pc.invert(pc.match_substring_regex(col, rule.pattern)))
+        if rule.min_length is not None:
+            checks.append(pc.less(pc.utf8_length(col), rule.min_length))
+        if rule.ge is not None:
+            checks.append(pc.less(col, rule.ge))
+        if pa.types.is_floating(typ):
+            checks.append(pc.invert(pc.is_finite(col)))
+        if rule.allowed is not None:
+            checks.append(pc.invert(pc.is_in(col, pa.array(list(rule.allowed), typ))))
+        if pa.types.is_string(typ):
+            checks.append(pc.greater(pc.binary_length(col), max_string_bytes))
+        elif pa.types.is_list(typ):
+            flat_len = pc.binary_length(pc.list_flatten(col))
+            if len(flat_len) and pc.max(flat_len).as_py() > max_string_bytes:
+                per_row_cols.append(rule.name)
+        if rule.per_row:
+            per_row_cols.append(rule.name)
+        valid = pc.is_valid(col)
+        for check in checks:
+            bad = pc.or_(bad, pc.and_(valid, pc.fill_null(check, False)))
+    return bad, per_row_cols
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _to_time(col: Any) -> Any:
+    return pc.cast(col, pa.timestamp("us", tz="UTC"))
+
+
+class Decoder:
+    """Turns lists of raw record values into `DecodedBatch`es."""
+
+    def __init__(self, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+                 max_string_bytes: int = MAX_STRING_BYTES) -> None:
+        self.max_record_bytes = max_record_bytes
+        self.max_string_bytes = max_string_bytes
+        self.schema = arrow_schema()
+
+    def decode(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:
+        """Validate every value; valid rows keep batch order minus the bad ones."""
+        n = len(values)
+        bad: dict[int, str] = {}
+        slow: list[int] = []
+        longest = max(map(len, values), default=0)
+        buf = b"\n".join(values)
+        special = n > 0 and (
+            buf.count(b"\n") != n - 1 or b"\r" in buf or longest > self.max_record_bytes
+            or min(map(len, values)) == 0
+        )
+        if not special:
+            try:
+                buf.decode("utf-8")
+            except UnicodeDecodeError:
+                special = True
+        fast_idx: list[int] = list(range(n))
+        if special:
+            fast_idx = []
+            for i, v in enumerate(values):
+                if len(v) > self.max_record_bytes:
+                    bad[i] = f"record of {len(v)} bytes exceeds the {self.max_record_bytes}-byte cap"
+                elif not v or b"\n" in v or b"\r" in v or not _is_utf8(v):
+                    slow.append(i)
+                else:
+                    fast_idx.append(i)
+            buf = b"\n".join(values[i] for i in fast_idx)
+        pieces: list[pa.Table] = []
+        piece_idx: list[list[int]] = []
+        block = max(4 << 20, longest + 2)
+        self._decode_range(values, fast_idx, buf, 0, len(fast_idx), block, pieces, piece_idx, slow)
+        tables: list[pa.Table] = []
+        if pieces:
+            table = pa.concat_tables(pieces).combine_chunks()
+            indices = [i for idx in piece_idx for i in idx]
+            mask, per_row_cols = _column_bad(table, self.max_string_bytes)
+            if per_row_cols:
+                for col in per_row_cols:
+                    mask = pc.or_(mask, pc.is_valid(table.column(col)))
+            bad_rows = pc.indices_nonzero(mask).to_pylist()
+            if bad_rows:
+                slow.extend(indices[r] for r in bad_rows)
+                table = table.filter(pc.invert(mask))
+            tables.append(self._finish(table))
+        rows = []
+        for i in sorted(slow):
+            try:
+                rows.append(validate_row(values[i], self.max_string_bytes))
+            except ValidationFailed as exc:
+                bad[i] = str(exc)
+        if rows:
+            tables.append(self._rows_to_table(rows, [i for i in sorted(slow) if i not in bad], bad))
+        table = pa.concat_tables(tables) if tables else self.schema.empty_table()
+        ingest_type = self.schema.field("ingest_time").type
+        table = table.set_column(table.schema.get_field_index("ingest_time"), self.schema.field("ingest_time"),
+                                 pa.repeat(pa.scalar(ingest_time, ingest_type), table.num_rows))
+        return DecodedBatch(table, [BadRow(i, e) for i, e in sorted(bad.items())])
+
+    def _finish(self, table: pa.Table) -> pa.Table:
+        """Text timestamps → timestamp columns; rows whose time does not convert go per-row."""
+        cols = []
+        for field in self.schema:
+            col = table.column(field.name)
+            if pa.types.is_timestamp(field.type):
+                col = _to_time(col)
+            cols.append(col)
+        return pa.Table.from_arrays(cols, schema=self.schema)
+
+    def _rows_to_table(self, rows: list[dict[str, Any]], idx: list[int], bad: dict[int, str]) -> pa.Table:
+        try:
+            return pa.Table.from_pylist(rows, schema=self.schema)
+        except (pa.ArrowException, OverflowError, ValueError):
+            good = []
+            for row, i in zip(rows, idx, strict=True):
+                try:
+                    pa.Table.from_pylist([row], schema=self.schema)
+                    good.append(row)
+                except (pa.ArrowException, OverflowError, ValueError) as exc:
+                    bad[i] = f"value not storable: {exc}"
+            return pa.Table.from_pylist(good, schema=self.schema)
+
+    def _decode_range(self, values: Sequence[bytes], idx: list[int], buf: bytes, lo: int, hi: int, block: int,
+                      pieces: list[pa.Table], piece_idx: list[list[int]], slow: list[int]) -> None:
+        if lo >= hi:
+            return
+        if hi - lo <= _BISECT_LEAF:
+            slow.extend(idx[lo:hi])
+            return
+        sub = buf if (lo == 0 and hi == len(idx)) else b"\n".join(values[i] for i in idx[lo:hi])
+        try:
+            table = _read(sub, block)
+            # Timestamps must convert too (e.g. month 13 passes the regex); let the cast decide.
+            if table.num_rows == hi - lo:
+                for name in ("event_time", "ingest_time"):
+                    col = table.column(name)
+                    ok = pc.fill_null(pc.match_substring_regex(col, _WIRE_TIME), False)
+                    _to_time(pc.if_else(ok, col, pa.scalar(None, pa.string())))
+                pieces.append(table)
+                piece_idx.append(idx[lo:hi])
+                return
+        except (pa.ArrowException, ValueError):
+            pass  # some row in this range is bad: bisect to find it
+        mid = (lo + hi) // 2
+        self._decode_range(values, idx, buf, lo, mid, block, pieces, piece_idx, slow)
+        self._decode_range(values, idx, buf, mid, hi, block, pieces, piece_idx, slow)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an unexpected decode failure."""
+    return re.sub(r"\s+", " ", f"{type(exc).__name__}: {exc}").strip()

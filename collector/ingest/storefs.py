@@ -1,0 +1,124 @@
+"""Store layout and durable file operations (temp file → fsync → rename → fsync directory).
+
+```
+STORE/events/date=YYYY-MM-DD/<source>-<partition>-<first>-<last>.parquet      valid events
+STORE/quarantine/date=YYYY-MM-DD/<source>-<partition>-<first>-<last>.parquet  rejected records
+STORE/integrity/runs/date=YYYY-MM-DD/<same name>.parquet                       per-file emitter runs
+STORE/integrity/completeness.parquet                                           gaps and chain breaks
+STORE/manifests/<seq:012d>.json                                                signed, hash-chained
+STORE/keys/<fingerprint>.pub                                                   manifest public keys
+STORE/ingest/                                                                  collector-private state
+```
+Temp files start with `.tmp-` so no reader globbing `*.parquet` sees them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Final
+
+EVENTS: Final = "events"
+QUARANTINE: Final = "quarantine"
+RUNS: Final = "integrity/runs"
+MANIFESTS: Final = "manifests"
+KEYS: Final = "keys"
+TMP_PREFIX: Final = ".tmp-"
+_SAFE = re.compile(r"[^A-Za-z0-9_.]")
+
+
+def safe_part(text: str) -> str:
+    """A topic or writer id made safe for file names (dashes separate name fields)."""
+    return _SAFE.sub("_", text)[:100] or "_"
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory entry (a rename or a new file) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temp_path(final: Path) -> Path:
+    """A temp name next to `final` (same filesystem, so the rename is atomic)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return final.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:12]}-{final.name}")
+
+
+def fsync_file(path: Path) -> None:
+    """fsync one file's data."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """fsync `tmp`, rename it over `final`, fsync the directory."""
+    fsync_file(tmp)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+
+
+def write_atomic(final: Path, data: bytes) -> None:
+    """Write bytes durably under `final` (replacing it atomically)."""
+    tmp = temp_path(final)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    publish(tmp, final)
+
+
+def create_exclusive(final: Path, data: bytes) -> bool:
+    """Durably create `final` with `data` only if it does not exist yet (hard link, atomic).
+
+    The put-if-absent that serialises manifest commits between several collectors and compaction.
+    """
+    tmp = temp_path(final)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(final.parent)
+    return True
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def data_files(root: Path) -> list[str]:
+    """Store-relative paths of every Parquet file under events/, quarantine/ and integrity/runs/."""
+    out: list[str] = []
+    for top in (EVENTS, QUARANTINE, RUNS):
+        base = root / top
+        if base.is_dir():
+            out.extend(p.relative_to(root).as_posix() for p in base.rglob("*.parquet")
+                       if not p.name.startswith(TMP_PREFIX))
+    return sorted(out)
+
+
+def temp_files(root: Path) -> list[Path]:
+    """Leftover temp files from interrupted writes."""
+    out: list[Path] = []
+    for top in (EVENTS, QUARANTINE, RUNS, MANIFESTS, "integrity"):
+        base = root / top
+        if base.is_dir():
+            out.extend(p for p in base.rglob(f"{TMP_PREFIX}*"))
+    return out

@@ -1,0 +1,141 @@
+"""Fast generator of realistic schema-v1 wire events (and malformed ones) for ingest tests and benchmarks.
+
+Valid events are built as wire dicts directly (no pydantic per event) with correct per-emitter
+`sequence` and `prev_event_sha256` chains, then serialised once; `tests/ingest/test_ingest_decode.py`
+checks a sample against `parse_event`, so the generator cannot drift from the contract unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from mcp_blackbox.schema.canonical import json_sha256
+
+TOOLS = ["read_file", "write_file", "search", "fetch_url", "run_query", "list_dir", "send_email", "create_issue"]
+METHODS = ["tools/call", "tools/list", "resources/read", "prompts/get", "initialize", "notifications/progress"]
+STATUSES = ["ok", "ok", "ok", "ok", "error", "tool_error", "cancelled"]
+KINDS = ["request", "result", "notification"]
+
+
+def uuid7_at(ms: int, rnd: random.Random) -> str:
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rnd.getrandbits(12) << 64 | 0b10 << 62 | rnd.getrandbits(62)
+    return str(uuid.UUID(int=value))
+
+
+@dataclass
+class Emitter:
+    instance_id: str
+    role: str
+    host: str
+    sequence: int = 0
+    prev: str | None = None
+    connections: list[str] = field(default_factory=list)
+
+
+class EventFactory:
+    """Realistic events from a set of emitters, each with a gapless, hash-chained sequence."""
+
+    def __init__(self, seed: int = 7, emitters: int = 50, start: datetime | None = None,
+                 span: timedelta = timedelta(hours=2)) -> None:
+        self.rnd = random.Random(seed)
+        self.start = start or datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+        self.span_us = int(span.total_seconds() * 1_000_000)
+        self.emitters = [
+            Emitter(f"emitter-{seed}-{i}", self.rnd.choice(["client", "server", "host", "gateway"]),
+                    f"host-{i % 7}", connections=[f"conn-{seed}-{i}-{c}" for c in range(4)])
+            for i in range(emitters)
+        ]
+
+    def event_dict(self, index: int, total: int) -> dict[str, object]:
+        rnd = self.rnd
+        em = rnd.choice(self.emitters)
+        t_us = int(self.span_us * index / max(total, 1)) + rnd.randrange(1000)
+        when = self.start + timedelta(microseconds=t_us)
+        tool = rnd.choice(TOOLS)
+        kind = rnd.choice(KINDS)
+        ev: dict[str, object] = {
+            "schema_version": 1,
+            "event_id": uuid7_at(int(when.timestamp() * 1000), rnd),
+            "event_type": "message",
+            "event_time": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "emitter_instance_id": em.instance_id,
+            "sequence": em.sequence,
+            "emitter_role": em.role,
+            "emitter_component": "wrap",
+            "emitter_version": "0.1.0",
+            "host_name": em.host,
+            "process_pid": 1000 + rnd.randrange(50),
+            "connection_id": rnd.choice(em.connections),
+            "transport": "stdio",
+            "mcp_protocol_version": "2025-11-25",
+            "protocol_era": "legacy",
+            "direction": "client_to_server" if kind == "request" else "server_to_client",
+            "initiator": "client",
+            "message_kind": kind,
+            "jsonrpc_id": str(rnd.randrange(10_000)),
+            "method": "tools/call" if rnd.random() < 0.7 else rnd.choice(METHODS),
+            "tool_name": tool,
+            "server_name": f"srv-{tool.split('_')[0]}",
+            "redacted": rnd.random() < 0.05,
+        }
+        if em.prev is not None:
+            ev["prev_event_sha256"] = em.prev
+        if kind == "request":
+            args = {"path": f"/data/project-{rnd.randrange(500)}/file-{rnd.randrange(10_000)}.txt",
+                    "query": "x" * rnd.randrange(10, 150)}
+            ev["arguments_json"] = json.dumps(args, separators=(",", ":"))
+            ev["arguments_sha256"] = json_sha256(args)
+        elif kind == "result":
+            text = "lorem ipsum dolor sit amet " * rnd.randrange(1, 8)
+            ev["result_json"] = json.dumps({"content": [{"type": "text", "text": text}]}, separators=(",", ":"))
+            ev["result_size_bytes"] = len(text) + 40
+            ev["status"] = rnd.choice(STATUSES)
+            ev["duration_ms"] = round(rnd.random() * 500, 3)
+            ev["is_error"] = ev["status"] != "ok"
+        if rnd.random() < 0.1:
+            ev["risk_flags"] = ["payload_truncated"]
+        em.prev = json_sha256(ev)
+        em.sequence += 1
+        return ev
+
+    def wire(self, count: int) -> list[tuple[bytes, bytes]]:
+        """(key = connection_id, value = wire JSON) for `count` events."""
+        out = []
+        for i in range(count):
+            ev = self.event_dict(i, count)
+            out.append((str(ev["connection_id"]).encode(), json.dumps(ev, separators=(",", ":")).encode()))
+        return out
+
+
+def malformed_values(count: int, seed: int = 11, oversize: int = 70_000) -> list[tuple[bytes, str]]:
+    """(value, kind) of every malformed kind the collector must quarantine, round-robin."""
+    base = EventFactory(seed=seed + 1000, emitters=3)
+    out: list[tuple[bytes, str]] = []
+    makers: list[tuple[str, Callable[[dict[str, object]], bytes]]] = [
+        ("invalid_json", lambda ev: json.dumps(ev)[:-3].encode()),
+        ("not_object", lambda ev: b'["an","array"]'),
+        ("wrong_type", lambda ev: json.dumps({**ev, "sequence": "seven"}).encode()),
+        ("wrong_type_obj", lambda ev: json.dumps({**ev, "tool_name": {"x": 1}}).encode()),
+        ("missing_required", lambda ev: json.dumps({k: v for k, v in ev.items() if k != "connection_id"}).encode()),
+        ("bad_enum", lambda ev: json.dumps({**ev, "event_type": "telepathy"}).encode()),
+        ("bad_uuid", lambda ev: json.dumps({**ev, "event_id": "not-a-uuid"}).encode()),
+        ("non_utf8", lambda ev: json.dumps(ev).encode().replace(b'"wrap"', b'"wr\xffap"')),
+        ("oversized", lambda ev: json.dumps({**ev, "result_json": json.dumps("y" * oversize)}).encode()),
+        ("unknown_version", lambda ev: json.dumps({**ev, "schema_version": 2}).encode()),
+        ("unknown_field", lambda ev: json.dumps({**ev, "surprise": 1}).encode()),
+        ("empty", lambda ev: b""),
+        ("naive_time", lambda ev: json.dumps({**ev, "event_time": "2026-11-25T01:00:00"}).encode()),
+        ("negative_sequence", lambda ev: json.dumps({**ev, "sequence": -1}).encode()),
+        ("duplicate_key", lambda ev: json.dumps(ev)[:-1].encode() + b',"sequence":5}'),
+    ]
+    for i in range(count):
+        ev = base.event_dict(i, count)
+        kind, make = makers[i % len(makers)]
+        value = make(ev)
+        out.append((value, kind))
+    return out

@@ -1,0 +1,113 @@
+"""Columnar decode + validation, per-row fallback, vectorised event hashes and Merkle roots."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+
+import pyarrow as pa
+import pytest
+from ingest_eventgen import EventFactory, malformed_values
+
+from mcp_blackbox.collector.ingest.decode import Decoder, column_rules
+from mcp_blackbox.collector.ingest.hashing import event_hashes_hex, merkle_root
+from mcp_blackbox.schema.arrow import arrow_schema
+from mcp_blackbox.schema.model import utc_now
+from mcp_blackbox.schema.wire import event_sha256, parse_event
+
+EXPECTED_FIELD = {
+    "invalid_json": "invalid JSON", "not_object": "JSON object", "wrong_type": "sequence",
+    "wrong_type_obj": "tool_name", "missing_required": "connection_id", "bad_enum": "event_type",
+    "bad_uuid": "event_id", "non_utf8": "UTF-8", "oversized": "cap", "unknown_version": "schema_version",
+    "unknown_field": "surprise", "empty": "empty", "naive_time": "event_time", "negative_sequence": "sequence",
+    "duplicate_key": "duplicate key",
+}
+
+
+def test_generator_makes_contract_valid_chained_events() -> None:
+    factory = EventFactory(seed=3, emitters=5)
+    pairs = factory.wire(300)
+    events = [parse_event(v) for _, v in pairs]
+    last: dict[str, tuple[int, str]] = {}
+    for ev in events:
+        prev = last.get(ev.emitter_instance_id)
+        if prev is None:
+            assert ev.sequence == 0 and ev.prev_event_sha256 is None
+        else:
+            assert ev.sequence == prev[0] + 1 and ev.prev_event_sha256 == prev[1]
+        last[ev.emitter_instance_id] = (ev.sequence, event_sha256(ev))
+
+
+def test_every_constraint_is_checked_in_columns() -> None:
+    assert [r.name for r in column_rules() if r.per_row] == []
+    assert {r.name for r in column_rules()} == set(arrow_schema().names)
+
+
+def test_valid_and_malformed_mixed() -> None:
+    valid = [v for _, v in EventFactory(seed=5).wire(3000)]
+    bad = malformed_values(len(EXPECTED_FIELD) * 4, oversize=5000)
+    mixed = valid + [v for v, _ in bad]
+    random.Random(2).shuffle(mixed)
+    kinds = {v: k for v, k in bad}
+    result = Decoder(max_record_bytes=4096).decode(mixed, utc_now())
+    assert result.table.num_rows == len(valid)
+    assert sorted(result.table.column("event_id").to_pylist()) == sorted(json.loads(v)["event_id"] for v in valid)
+    assert Counter(kinds[mixed[b.index]] for b in result.bad) == Counter(k for _, k in bad)
+    for row in result.bad:
+        kind = kinds[mixed[row.index]]
+        assert EXPECTED_FIELD[kind] in row.error, (kind, row.error)
+    assert result.table.schema.equals(arrow_schema(), check_metadata=False)
+    assert result.table.column("ingest_time").null_count == 0
+
+
+def test_string_cap_names_the_field() -> None:
+    ev = json.loads(EventFactory(seed=9).wire(1)[0][1])
+    ev["error_message"] = "z" * 300
+    result = Decoder(max_string_bytes=200).decode([json.dumps(ev).encode()], utc_now())
+    assert result.table.num_rows == 0
+    assert "error_message" in result.bad[0].error and "200-byte cap" in result.bad[0].error
+
+
+def test_lenient_but_valid_rows_take_the_per_row_path() -> None:
+    pairs = EventFactory(seed=4).wire(40)
+    pretty = json.dumps(json.loads(pairs[0][1]), indent=2).encode()  # valid JSON with newlines
+    offset_time = json.loads(pairs[1][1])
+    offset_time["event_time"] = "2026-11-25T03:00:00.5+02:00"
+    values = [pretty, json.dumps(offset_time).encode(), *(v for _, v in pairs[2:])]
+    result = Decoder().decode(values, utc_now())
+    assert result.bad == []
+    assert result.table.num_rows == 40
+    times = dict(zip(result.table.column("event_id").to_pylist(), result.table.column("event_time").to_pylist(),
+                     strict=True))
+    assert times[offset_time["event_id"]].isoformat() == "2026-11-25T01:00:00.500000+00:00"
+
+
+HOSTILE = ['quote " back\\slash', "ctrl \x01\x1f tab\t nl\n", "unicode é 中 😀 \u2028", "", "/*}{]["]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_vectorised_hash_equals_event_sha256(text: str) -> None:
+    rows = []
+    for i, (_, v) in enumerate(EventFactory(seed=12).wire(60)):
+        ev = json.loads(v)
+        ev["error_message"] = text
+        ev["risk_flags"] = [text, "x"] if i % 2 else []
+        ev["duration_ms"] = [0.0, 1e-7, 123456789012.25, 1e21, 5.5, 2.0][i % 6]
+        rows.append(parse_event(ev))
+    table = pa.Table.from_pylist([e.model_dump(mode="python") for e in rows], schema=arrow_schema())
+    assert event_hashes_hex(table) == [event_sha256(e) for e in rows]
+
+
+def test_merkle_root_follows_rfc6962() -> None:
+    def h(b: bytes) -> bytes:
+        return hashlib.sha256(b).digest()
+
+    leaves = [h(bytes([i])) for i in range(5)]
+    lh = [h(b"\x00" + x) for x in leaves]
+    n01, n23 = h(b"\x01" + lh[0] + lh[1]), h(b"\x01" + lh[2] + lh[3])
+    expected = h(b"\x01" + h(b"\x01" + n01 + n23) + lh[4])
+    assert merkle_root(leaves) == expected.hex()
+    assert merkle_root([]) == hashlib.sha256(b"").hexdigest()
+    assert merkle_root(leaves[:1]) == lh[0].hex()
