@@ -1,0 +1,188 @@
+"""Capture configuration: sink, payload mode, redaction policy, Kafka options — per server.
+
+Precedence, highest first: explicit arguments > `MCP_BLACKBOX_*` environment variables > the TOML file
+(`MCP_BLACKBOX_CONFIG` or the `path` argument) > defaults. The file looks like:
+
+    sink = "kafka://broker1:9092,broker2:9092/mcp-blackbox.events"
+    payload_mode = "full"            # full | hashes | none
+    max_payload_bytes = 65536
+    environment = "prod"
+    tenant_id = "acme"
+
+    [redaction]
+    extra_keys = ["ssn", "card_number"]
+    json_paths = ["$.arguments.body"]
+    patterns = { employee_id = "EMP-[0-9]{6}" }
+
+    [kafka]                          # passed through to kafka-python's KafkaProducer
+    security_protocol = "SASL_SSL"
+    sasl_mechanism = "SCRAM-SHA-512"
+    sasl_plain_username = "emitter"
+    sasl_plain_password_env = "KAFKA_PASSWORD"   # *_env: read from that environment variable
+
+    [servers.customers]              # overrides for one server (its config name / --name)
+    payload_mode = "hashes"
+
+Only stdlib is imported here: this module runs inside other people's programs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mcp_blackbox.schema.enums import PayloadMode
+from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.payload import DEFAULT_MAX_PAYLOAD_BYTES
+from mcp_blackbox.schema.redaction import RedactionPolicy
+
+ENV_PREFIX = "MCP_BLACKBOX_"
+DEFAULT_TOPIC = "mcp-blackbox.events"
+
+
+def state_dir() -> Path:
+    """Where an emitter keeps its spool when nothing else is configured."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "mcp-blackbox"
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """Everything an emitter needs to know; immutable, cheap to copy per server."""
+
+    sink: str = ""
+    payload_mode: PayloadMode = PayloadMode.FULL
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
+    kafka_options: dict[str, Any] = field(default_factory=dict)
+    queue_size: int = 10_000
+    spool_fallback_dir: Path = field(default_factory=lambda: state_dir() / "overflow")
+    environment: str | None = None
+    tenant_id: str | None = None
+    flush_timeout: float = 5.0
+    server_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def for_server(self, server_config_name: str | None) -> CaptureConfig:
+        """This configuration with the `[servers.<name>]` overrides applied."""
+        if not server_config_name or server_config_name not in self.server_overrides:
+            return self
+        return _apply(self, self.server_overrides[server_config_name], where=f"[servers.{server_config_name}]")
+
+
+def _payload_mode(value: Any, where: str) -> PayloadMode:
+    try:
+        return PayloadMode(str(value).lower())
+    except ValueError:
+        msg = f"{where}: payload_mode must be one of full, hashes, none, not {value!r}"
+        raise UsageError(msg) from None
+
+
+def _positive_int(value: Any, name: str, where: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number <= 0:
+        msg = f"{where}: {name} must be a positive integer, not {value!r}"
+        raise UsageError(msg)
+    return number
+
+
+def _redaction(section: dict[str, Any], where: str) -> RedactionPolicy:
+    unknown = set(section) - {"extra_keys", "json_paths", "patterns", "defaults"}
+    if unknown:
+        msg = f"{where}[redaction]: unknown setting(s) {', '.join(sorted(unknown))}"
+        raise UsageError(msg)
+    try:
+        return RedactionPolicy.from_settings(
+            extra_keys=section.get("extra_keys", ()), json_paths=section.get("json_paths", ()),
+            extra_patterns=section.get("patterns"), defaults=bool(section.get("defaults", True)),
+        )
+    except (ValueError, TypeError) as exc:  # a bad regular expression or JSON path
+        msg = f"{where}[redaction]: {exc}"
+        raise UsageError(msg) from exc
+
+
+def _kafka_options(section: dict[str, Any]) -> dict[str, Any]:
+    """Pass-through producer options; `<name>_env` reads a secret from the environment."""
+    options: dict[str, Any] = {}
+    for key, value in section.items():
+        if key.endswith("_env") and isinstance(value, str):
+            options[key[: -len("_env")]] = os.environ.get(value, "")
+        else:
+            options[key] = value
+    return options
+
+
+def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str) -> CaptureConfig:
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "sink":
+            changes["sink"] = str(value)
+        elif key == "payload_mode":
+            changes["payload_mode"] = _payload_mode(value, where)
+        elif key in ("max_payload_bytes", "queue_size"):
+            changes[key] = _positive_int(value, key, where)
+        elif key == "flush_timeout":
+            changes[key] = float(value)
+        elif key in ("environment", "tenant_id"):
+            changes[key] = str(value)
+        elif key == "spool_fallback_dir":
+            changes[key] = Path(str(value)).expanduser()
+        elif key == "redaction":
+            changes["redaction"] = _redaction(dict(value), where)
+        elif key == "kafka":
+            changes["kafka_options"] = {**config.kafka_options, **_kafka_options(dict(value))}
+        elif key == "servers" and where == "config file":
+            changes["server_overrides"] = {str(k): dict(v) for k, v in dict(value).items()}
+        else:
+            msg = f"{where}: unknown setting {key!r}"
+            raise UsageError(msg)
+    return replace(config, **changes)
+
+
+def _from_env(config: CaptureConfig, env: dict[str, str]) -> CaptureConfig:
+    data: dict[str, Any] = {}
+    for name in ("sink", "payload_mode", "max_payload_bytes", "queue_size", "environment", "tenant_id",
+                 "spool_fallback_dir", "flush_timeout"):
+        value = env.get(ENV_PREFIX + name.upper())
+        if value:
+            data[name] = value
+    kafka = {k[len(ENV_PREFIX + "KAFKA_"):].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX + "KAFKA_")}
+    if kafka:
+        data["kafka"] = kafka
+    extra_keys = env.get(ENV_PREFIX + "REDACT_KEYS")
+    if extra_keys:
+        data["redaction"] = {"extra_keys": [k.strip() for k in extra_keys.split(",") if k.strip()]}
+    return _apply(config, data, where="environment") if data else config
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, sink: str | None = None,
+                env: dict[str, str] | None = None) -> CaptureConfig:
+    """The effective configuration (see the module docstring for precedence)."""
+    environ = dict(os.environ if env is None else env)
+    config = CaptureConfig()
+    file = path or environ.get(ENV_PREFIX + "CONFIG")
+    if file:
+        try:
+            with open(file, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            msg = f"capture config file not found: {file}"
+            raise UsageError(msg) from None
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"capture config {file}: {exc}"
+            raise UsageError(msg) from exc
+        config = _apply(config, data, where="config file")
+    config = _from_env(config, environ)
+    if sink:
+        config = replace(config, sink=sink)
+    if not config.sink:
+        config = replace(config, sink=f"spool://{state_dir() / 'spool'}")
+    if not config.sink.startswith(("kafka://", "spool://")):
+        msg = f"sink must be kafka://host:port[,host:port]/topic or spool:///dir, not {config.sink!r}"
+        raise UsageError(msg)
+    return config

@@ -1,0 +1,346 @@
+"""The emitter: the caller enqueues; a background sender builds, redacts, hashes, chains and ships.
+
+The caller's cost of `emit()` is one UUIDv7, one clock read and one `deque.append` — everything else
+(payload capture with hash-before-redaction, validation against schema v1, the per-instance gapless
+`sequence` and `prev_event_sha256` chain, serialisation, the sink) happens on the sender thread.
+
+Never raising into the host program is the rule: a bad field is dropped and noted on the event, a
+full queue or a failing sink is counted and reported as a `lifecycle`/`emitter_loss` event (the lost
+events also leave a visible gap in `sequence`), and problems are logged through `logging` (stderr),
+never printed to stdout, which is the protocol channel of a stdio MCP server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import getpass
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from pydantic import ValidationError
+
+from mcp_blackbox import __version__
+from mcp_blackbox.collector.emit.config import CaptureConfig, load_config
+from mcp_blackbox.collector.emit.sinks import Sink, SinkError, open_sink
+from mcp_blackbox.schema.enums import EmitterRole, EventType
+from mcp_blackbox.schema.ids import uuid7
+from mcp_blackbox.schema.model import AuditEvent
+from mcp_blackbox.schema.payload import capture_payload
+from mcp_blackbox.schema.redaction import Redactor
+from mcp_blackbox.schema.wire import event_sha256
+
+log = logging.getLogger("mcp_blackbox.emit")
+
+_BATCH = 512
+_FIELD_NAMES = frozenset(AuditEvent.model_fields)
+_PAYLOAD_KEYS = ("arguments", "result")
+
+
+@dataclass
+class EmitterStats:
+    """Counters of one emitter instance (read them any time; they only grow)."""
+
+    enqueued: int = 0
+    sent: int = 0
+    dropped_queue_full: int = 0
+    lost_sink: int = 0
+    field_errors: int = 0
+    loss_events: int = 0
+
+    @property
+    def dropped(self) -> int:
+        """Every event that will never reach the sink."""
+        return self.dropped_queue_full + self.lost_sink
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return None
+
+
+_LIVE: weakref.WeakSet[Emitter] = weakref.WeakSet()
+_SIGNAL_LOCK = threading.Lock()
+_SIGNAL_INSTALLED = False
+
+
+def _close_all(timeout: float = 5.0) -> None:
+    for emitter in list(_LIVE):
+        emitter.close(timeout)
+
+
+def _install_sigterm() -> None:
+    """Flush every live emitter on SIGTERM, then let the previous handler (or the default) act."""
+    global _SIGNAL_INSTALLED
+    with _SIGNAL_LOCK:
+        if _SIGNAL_INSTALLED or threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: FrameType | None) -> None:
+            _close_all()
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        try:
+            signal.signal(signal.SIGTERM, on_sigterm)
+        except ValueError:  # not the main interpreter thread after all
+            return
+        _SIGNAL_INSTALLED = True
+
+
+atexit.register(_close_all)
+
+
+class Emitter:
+    """One emitter instance: thread-safe `emit()`, a background sender, one sink."""
+
+    def __init__(self, role: EmitterRole | str, component: str, sink: str | Sink | None = None, *,
+                 config: CaptureConfig | None = None, component_version: str | None = None,
+                 install_signal_handler: bool = True, **static: Any) -> None:
+        unknown = set(static) - _FIELD_NAMES
+        if unknown:
+            msg = f"unknown event field(s) for an emitter: {', '.join(sorted(unknown))}"
+            raise TypeError(msg)
+        self.config = config or load_config(sink=sink if isinstance(sink, str) else None)
+        server = static.get("server_config_name")
+        self.config = self.config.for_server(server)
+        self.instance_id = str(uuid7())
+        self.role = EmitterRole(role)
+        self.static: dict[str, Any] = {
+            "emitter_role": self.role, "emitter_component": component,
+            "emitter_version": component_version or __version__,
+            "host_name": socket.gethostname() or "unknown", "process_pid": os.getpid(), "os_user": _os_user(),
+            "environment": self.config.environment, "tenant_id": self.config.tenant_id,
+            "emitter_instance_id": self.instance_id,
+        }
+        self.static.update(static)
+        self.redactor = Redactor(self.config.redaction)
+        self.stats = EmitterStats()
+        self._queue: collections.deque[tuple[str, int, dict[str, Any]]] = collections.deque()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._sequence = 0
+        self._prev_sha: str | None = None
+        self._reported_loss = 0
+        self.sink: Sink = sink if sink is not None and not isinstance(sink, str) else open_sink(
+            self.config.sink, self.instance_id, overflow_dir=self.config.spool_fallback_dir,
+            kafka_options=self.config.kafka_options)
+        self._thread = threading.Thread(target=self._run, name=f"mcp-blackbox-emitter-{component}", daemon=True)
+        self._thread.start()
+        _LIVE.add(self)
+        if install_signal_handler:
+            _install_sigterm()
+
+    # -- the caller's side ------------------------------------------------------------------------
+
+    def emit(self, event_type: EventType | str, /, **fields: Any) -> str:
+        """Queue one event and return its event_id at once. Never blocks, never raises."""
+        event_id = str(uuid7())
+        try:
+            if self._closed or len(self._queue) >= self.config.queue_size:
+                self.stats.dropped_queue_full += 1
+                self._wake.set()
+                return event_id
+            fields["event_id"] = event_id
+            fields["event_type"] = event_type
+            observed = fields.pop("observed_ns", None)  # when a proxy read the bytes, if earlier than now
+            self._queue.append((event_id, observed or time.time_ns(), fields))
+            self.stats.enqueued += 1
+            self._idle.clear()
+            self._wake.set()
+        except Exception as exc:  # noqa: BLE001 - the host program must never see our failure
+            self.stats.dropped_queue_full += 1
+            log.warning("mcp-blackbox: emit failed: %s", exc)
+        return event_id
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far reached the sink (True) or the timeout passed."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        while self._queue or not self._idle.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._thread.is_alive():
+                return False
+            self._idle.wait(min(remaining, 0.05))
+        try:
+            return self.sink.flush(max(0.0, deadline - time.monotonic()))
+        except Exception as exc:  # noqa: BLE001 - flush is best effort; failure is reported, not raised
+            log.warning("mcp-blackbox: sink flush failed: %s", exc)
+            return False
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush (bounded by `timeout`, default from config) and stop the sender. Idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            budget = self.config.flush_timeout if timeout is None else timeout
+            deadline = time.monotonic() + budget
+            self.flush(budget)
+            self._closed = True
+            self._wake.set()
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+            if self._queue:
+                lost = len(self._queue)
+                self.stats.dropped_queue_full += lost
+                log.warning("mcp-blackbox: %d events not delivered within the %.1fs close budget", lost, budget)
+            try:
+                self.sink.close(max(0.1, deadline - time.monotonic()))
+            except Exception as exc:  # noqa: BLE001 - reported, never raised into the host
+                log.warning("mcp-blackbox: closing sink failed: %s", exc)
+            _LIVE.discard(self)
+
+    def __enter__(self) -> Emitter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the sender thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(0.2)
+            self._wake.clear()
+            while self._queue:
+                batch: list[tuple[str, int, dict[str, Any]]] = []
+                while self._queue and len(batch) < _BATCH:
+                    batch.append(self._queue.popleft())
+                self._ship(batch)
+            self._report_loss()
+            self._idle.set()
+            if self._closed and not self._queue:
+                return
+
+    def _ship(self, batch: list[tuple[str, int, dict[str, Any]]]) -> None:
+        records: list[tuple[str, bytes]] = []
+        for event_id, t_ns, fields in batch:
+            try:
+                records.append(self._build(event_id, t_ns, fields))
+            except Exception as exc:  # noqa: BLE001 - one broken event must not stop the sender
+                self.stats.lost_sink += 1
+                log.warning("mcp-blackbox: could not build event %s: %s", event_id, exc)
+        if not records:
+            return
+        try:
+            self.sink.send_many(records)
+            self.stats.sent += len(records)
+        except SinkError as exc:
+            self.stats.lost_sink += exc.lost
+            self.stats.sent += len(records) - exc.lost
+            self._last_loss_reason = exc.reason
+            log.warning("mcp-blackbox: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - an unexpected sink failure is a loss, counted and reported
+            self.stats.lost_sink += len(records)
+            self._last_loss_reason = f"sink error: {exc}"
+            log.warning("mcp-blackbox: sink failed: %s", exc)
+
+    def _payloads(self, data: dict[str, Any]) -> None:
+        """Capture `arguments` / `result` raw values: hash before redaction, redact, cap."""
+        paths: list[str] = list(data.get("redacted_paths") or [])
+        truncated = bool(data.get("truncated"))
+        for key in _PAYLOAD_KEYS:
+            if key not in data:
+                continue
+            captured = capture_payload(data.pop(key), redactor=self.redactor, mode=self.config.payload_mode,
+                                       max_bytes=self.config.max_payload_bytes, root=f"$.{key}")
+            data[f"{key}_json"] = captured.json_text
+            data[f"{key}_sha256"] = captured.sha256
+            if key == "result":
+                data["result_size_bytes"] = captured.size_bytes
+            paths.extend(captured.redacted_paths)
+            truncated = truncated or captured.truncated
+        for key in ("error_message", "server_command", "user_agent", "server_url"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                redacted = self.redactor.redact_text(value, f"$.{key}")
+                data[key] = redacted.value
+                paths.extend(redacted.paths)
+        if paths:
+            data["redacted_paths"] = paths
+        data["redacted"] = bool(paths)
+        if truncated:
+            data["truncated"] = True
+
+    def _build(self, event_id: str, t_ns: int, fields: dict[str, Any]) -> tuple[str, bytes]:
+        data = {**self.static, **fields}
+        data["event_id"] = event_id
+        data["event_time"] = datetime.fromtimestamp(t_ns / 1e9, tz=UTC)
+        data.setdefault("connection_id", f"emitter:{self.instance_id}")
+        if "attributes" in data:
+            data["attributes_json"] = json.dumps(data.pop("attributes"), ensure_ascii=False, default=str)
+        self._payloads(data)
+        data["sequence"] = self._sequence
+        data["prev_event_sha256"] = self._prev_sha
+        data["schema_version"] = 1
+        event = self._validate(data)
+        wire = event.model_dump(mode="json", exclude_none=True)
+        value = json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._prev_sha = event_sha256(wire)
+        self._sequence += 1
+        return str(data["connection_id"]), value
+
+    def _validate(self, data: dict[str, Any]) -> AuditEvent:
+        try:
+            return AuditEvent.model_validate(data)
+        except ValidationError as exc:
+            bad = sorted({str(err["loc"][0]) for err in exc.errors(include_url=False) if err["loc"]})
+            self.stats.field_errors += 1
+            required = {"event_id", "event_type", "event_time", "connection_id", "sequence", "schema_version"}
+            if set(bad) & required:
+                raise
+            cleaned = {k: v for k, v in data.items() if k not in bad and k in _FIELD_NAMES}
+            cleaned["risk_flags"] = [*(cleaned.get("risk_flags") or []), "emitter_field_error"]
+            note: dict[str, Any] = {"invalid_fields": bad}
+            try:
+                note.update(json.loads(cleaned.get("attributes_json") or "{}"))
+            except (TypeError, ValueError):
+                note["attributes_json_invalid"] = True
+            cleaned["attributes_json"] = json.dumps(note, default=str)
+            return AuditEvent.model_validate(cleaned)
+
+    def _report_loss(self) -> None:
+        """Turn newly counted losses into one `emitter_loss` event (retried until it is stored)."""
+        total = self.stats.dropped
+        if total <= self._reported_loss:
+            return
+        new = total - self._reported_loss
+        reason = getattr(self, "_last_loss_reason", "queue full") if self.stats.lost_sink else "queue full"
+        record_fields = {
+            "event_type": EventType.LIFECYCLE, "event_subtype": "emitter_loss", "risk_flags": ["capture_loss"],
+            "attributes": {"lost_events": new, "lost_total": total, "reason": reason,
+                           "dropped_queue_full": self.stats.dropped_queue_full, "lost_sink": self.stats.lost_sink},
+        }
+        try:
+            key, value = self._build(str(uuid7()), time.time_ns(), record_fields)
+            self.sink.send_many([(key, value)])
+        except Exception as exc:  # noqa: BLE001 - retried on the next loop; the sequence gap stays visible
+            log.warning("mcp-blackbox: could not record the loss of %d events yet: %s", new, exc)
+            return
+        self._reported_loss = total
+        self.stats.loss_events += 1
+        log.warning("mcp-blackbox: %d events lost (%s); recorded as an emitter_loss event", new, reason)
+
+
+def default_emitter(role: EmitterRole | str, component: str, *, sink: str | None = None,
+                    config: CaptureConfig | None = None, **static: Any) -> Emitter:
+    """An emitter configured from the environment / config file (`load_config`)."""
+    return Emitter(role, component, config=config or load_config(sink=sink), **static)
