@@ -1,17 +1,82 @@
-"""The views of DESIGN §5 over a store's Parquet files.
+"""The views of DESIGN §5 over a store's Parquet files, each column documented.
 
-`events` (deduplicated by event_id) is the base of everything; the richer views (`calls`, `actions`,
-`tool_versions`, `sessions`, `edges`, `findings`) are built on it.
+`events` (deduplicated by event_id) is the base of everything; `calls`, `actions`, `tool_versions`,
+`sessions`, `edges` are built on it, and `findings` is a table the detections fill
+(`register_findings`). `mcp-blackbox sql --describe [VIEW]` prints `VIEW_DOCS`.
+
+Everything is a view: nothing is materialised, so a query only reads the Parquet columns and row
+groups it needs (filters on connection_id, trace_id, event_time push down into the scan).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mcp_blackbox.schema.arrow import arrow_schema
 
 if TYPE_CHECKING:
     from mcp_blackbox.forensics.store import Store
+
+#: A server's identity across emitters: the host's trusted label first, then the self-reported name.
+SERVER_KEY: Final = "coalesce(server_config_name, server_name, server_url, 'unknown')"
+
+VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
+    "events": ("Every stored event once (deduplicated by event_id); all schema v1 columns "
+               "(`mcp-blackbox schema --columns` documents them).", {}),
+    "calls": ("One row per request seen by one emitter, joined to its response (same emitter instance, "
+              "connection, initiator and JSON-RPC id).", {
+                  "call_event_id": "event_id of the request", "response_event_id": "event_id of the result/error",
+                  "emitter_role": "host/client/server/gateway that saw it", "emitter_instance_id": "which emitter",
+                  "connection_id": "transport connection", "server": "server_config_name, else server_name",
+                  "method": "JSON-RPC method", "tool_name": "tools/call name", "target": "tool/prompt/resource",
+                  "start_time": "request event_time", "end_time": "response event_time",
+                  "status": "ok/error/tool_error/input_required/… or 'pending' without response",
+                  "duration_ms": "request→response time seen by that emitter",
+                  "arguments_json": "redacted arguments", "arguments_sha256": "hash before redaction",
+                  "result_json": "redacted result", "result_sha256": "hash before redaction",
+                  "result_size_bytes": "result size before redaction", "trace_id": "W3C trace id",
+                  "tool_call_id": "host's tool-use id", "conversation_id": "host conversation",
+                  "tool_definition_sha256": "tool definition in force when called",
+                  "agent_id": "agent", "user_id": "user", "host_name": "machine", "protocol_era": "legacy/modern",
+                  "jsonrpc_id": "request id", "initiator": "client or server",
+                  "error_code": "JSON-RPC error code", "http_status": "HTTP status (proxies)",
+              }),
+    "actions": ("One row per logical tool call, merging what host, client and server/gateway saw "
+                "(joined by tool_call_id, else trace_id).", {
+                    "action_key": "tool_call_id, else trace_id, else the call's event id",
+                    "first_time": "earliest sighting", "server": "server", "tool_name": "tool",
+                    "host_choice_event_id": "host tool_choice event", "approval": "host approval decision",
+                    "client_call_event_id": "client-side request", "server_call_event_id": "server/gateway request",
+                    "status": "worst status seen", "duration_ms": "longest duration seen",
+                    "emitters": "roles that saw it", "conversation_id": "conversation", "agent_id": "agent",
+                    "user_id": "user", "tool_definition_sha256": "definition in force",
+                }),
+    "tool_versions": ("Every distinct tool definition per server, from catalog events.", {
+        "server": "server", "tool_name": "tool", "tool_definition_sha256": "hash of the definition",
+        "first_seen": "first catalog event listing it", "last_seen": "last one", "sightings": "catalog events",
+        "definition_json": "the definition (name, description, inputSchema, annotations…)",
+        "version_index": "1 = first definition seen for this server+tool, 2 = first change, …",
+        "first_event_id": "catalog event that first listed it",
+    }),
+    "sessions": ("One row per connection: who, what, when.", {
+        "connection_id": "connection", "first_time": "first event", "last_time": "last event",
+        "events": "events", "calls": "tools/call requests", "errors": "error/tool_error results",
+        "server": "server", "emitter_roles": "roles that recorded it", "conversation_ids": "conversations",
+        "agent_id": "agent", "user_id": "user", "host_name": "machine", "client_info_name": "client (self-reported)",
+        "protocol_era": "legacy/modern", "transport": "transport", "tools_used": "distinct tools called",
+    }),
+    "edges": ("Causal links derivable in SQL (chains add data_flow edges by content fingerprint).", {
+        "src_event_id": "cause", "dst_event_id": "effect",
+        "kind": "response, client_server, host_decision, approval, mrtr_round, cancel, progress, task, tool_definition",
+        "inferred_by": "how: jsonrpc_id, trace, tool_call_id, parent_event_id, request_state_sha256, …",
+        "confidence": "0..1",
+    }),
+    "findings": ("Findings of the last `detect` run in this session (empty until detections run).", {
+        "finding_id": "stable id", "rule_id": "rule", "title": "rule title", "severity": "info…critical",
+        "cosai_threats": "CoSAI threat numbers", "time": "when", "entities": "JSON of entities",
+        "evidence_event_ids": "events proving it", "explanation": "one line",
+    }),
+}
 
 
 def _empty_events_sql() -> str:
@@ -24,13 +89,141 @@ def _empty_events_sql() -> str:
     return f"SELECT {cols} WHERE false"
 
 
+_CALLS = f"""
+CREATE OR REPLACE VIEW calls AS
+WITH req AS (SELECT * FROM events WHERE event_type = 'message' AND message_kind = 'request'),
+     resp AS (SELECT * FROM events WHERE event_type = 'message' AND message_kind IN ('result', 'error'))
+SELECT req.event_id AS call_event_id, resp.event_id AS response_event_id, req.emitter_role,
+       req.emitter_instance_id, req.connection_id, {SERVER_KEY.replace('server_', 'req.server_')} AS server,
+       req.method, req.tool_name, req.target, req.event_time AS start_time, resp.event_time AS end_time,
+       coalesce(resp.status, 'pending') AS status, resp.duration_ms, req.arguments_json, req.arguments_sha256,
+       resp.result_json, resp.result_sha256, resp.result_size_bytes, req.trace_id,
+       coalesce(req.tool_call_id, resp.tool_call_id) AS tool_call_id,
+       coalesce(req.conversation_id, resp.conversation_id) AS conversation_id, req.tool_definition_sha256,
+       req.agent_id, req.user_id, req.host_name, coalesce(req.protocol_era, resp.protocol_era) AS protocol_era,
+       req.jsonrpc_id, req.initiator, resp.error_code, coalesce(resp.http_status, req.http_status) AS http_status
+FROM req LEFT JOIN resp
+  ON resp.emitter_instance_id = req.emitter_instance_id AND resp.connection_id = req.connection_id
+ AND resp.initiator = req.initiator AND resp.jsonrpc_id = req.jsonrpc_id AND resp.event_time >= req.event_time
+"""
+
+_ACTIONS = """
+CREATE OR REPLACE VIEW actions AS
+WITH c AS (
+  SELECT *, coalesce(tool_call_id, trace_id, call_event_id) AS action_key FROM calls WHERE method = 'tools/call'
+), h AS (
+  SELECT tool_call_id, max(CASE WHEN event_subtype = 'tool_choice' THEN event_id END) AS host_choice_event_id,
+         max(CASE WHEN event_subtype = 'approval' THEN CAST(approval AS VARCHAR) END) AS approval
+  FROM events WHERE event_type = 'host' AND tool_call_id IS NOT NULL GROUP BY tool_call_id
+)
+SELECT c.action_key, min(c.start_time) AS first_time, any_value(c.server) AS server,
+       any_value(c.tool_name) AS tool_name, any_value(h.host_choice_event_id) AS host_choice_event_id,
+       any_value(h.approval) AS approval,
+       min(CASE WHEN c.emitter_role = 'client' THEN c.call_event_id END) AS client_call_event_id,
+       min(CASE WHEN c.emitter_role IN ('server', 'gateway') THEN c.call_event_id END) AS server_call_event_id,
+       CASE WHEN bool_or(c.status = 'error') THEN 'error' WHEN bool_or(c.status = 'tool_error') THEN 'tool_error'
+            WHEN bool_or(c.status = 'ok') THEN 'ok' ELSE any_value(c.status) END AS status,
+       max(c.duration_ms) AS duration_ms, list_distinct(list(c.emitter_role)) AS emitters,
+       any_value(c.conversation_id) AS conversation_id, any_value(c.agent_id) AS agent_id,
+       any_value(c.user_id) AS user_id, any_value(c.tool_definition_sha256) AS tool_definition_sha256
+FROM c LEFT JOIN h ON h.tool_call_id = c.tool_call_id
+GROUP BY c.action_key
+"""
+
+_TOOL_VERSIONS = f"""
+CREATE OR REPLACE VIEW tool_versions AS
+WITH defs AS (
+  SELECT event_id, event_time, {SERVER_KEY} AS server,
+         unnest(CAST(json_extract(tool_definitions_json, '$[*]') AS JSON[])) AS definition, attributes_json
+  FROM events WHERE event_type = 'catalog' AND tool_definitions_json IS NOT NULL
+), named AS (
+  SELECT event_id, event_time, server, definition, definition->>'name' AS tool_name,
+         json_extract_string(attributes_json, '$.tool_hashes') AS hashes
+  FROM defs
+), hashed AS (
+  SELECT *, coalesce(json_extract_string(hashes, '$."' || replace(tool_name, '"', '') || '"'),
+                     sha256(CAST(definition AS VARCHAR))) AS tool_definition_sha256
+  FROM named
+), grouped AS (
+  SELECT server, tool_name, tool_definition_sha256, min(event_time) AS first_seen, max(event_time) AS last_seen,
+         count(*) AS sightings, arg_min(CAST(definition AS VARCHAR), event_time) AS definition_json,
+         arg_min(event_id, event_time) AS first_event_id
+  FROM hashed GROUP BY ALL
+)
+SELECT *, row_number() OVER (PARTITION BY server, tool_name ORDER BY first_seen) AS version_index FROM grouped
+"""
+
+_SESSIONS = f"""
+CREATE OR REPLACE VIEW sessions AS
+SELECT connection_id, min(event_time) AS first_time, max(event_time) AS last_time, count(*) AS events,
+       count(*) FILTER (WHERE method = 'tools/call' AND message_kind = 'request') AS calls,
+       count(*) FILTER (WHERE status IN ('error', 'tool_error')) AS errors,
+       any_value({SERVER_KEY}) FILTER (WHERE server_config_name IS NOT NULL OR server_name IS NOT NULL) AS server,
+       list_distinct(list(CAST(emitter_role AS VARCHAR))) AS emitter_roles,
+       list_distinct(list(conversation_id) FILTER (WHERE conversation_id IS NOT NULL)) AS conversation_ids,
+       any_value(agent_id) AS agent_id, any_value(user_id) AS user_id, any_value(host_name) AS host_name,
+       any_value(client_info_name) AS client_info_name, any_value(protocol_era) AS protocol_era,
+       any_value(transport) AS transport,
+       list_distinct(list(tool_name) FILTER (WHERE tool_name IS NOT NULL)) AS tools_used
+FROM events GROUP BY connection_id
+"""
+
+_EDGES = """
+CREATE OR REPLACE VIEW edges AS
+SELECT call_event_id AS src_event_id, response_event_id AS dst_event_id, 'response' AS kind,
+       'jsonrpc_id' AS inferred_by, 1.0 AS confidence FROM calls WHERE response_event_id IS NOT NULL
+UNION ALL
+SELECT c.call_event_id, s.call_event_id, 'client_server', 'trace', 0.95
+FROM calls c JOIN calls s ON s.trace_id = c.trace_id AND s.method = c.method
+ AND c.emitter_role IN ('client', 'host') AND s.emitter_role IN ('server', 'gateway')
+ AND coalesce(s.jsonrpc_id, '') = coalesce(c.jsonrpc_id, '')
+WHERE c.trace_id IS NOT NULL
+UNION ALL
+SELECT h.event_id, c.call_event_id, 'host_decision', 'tool_call_id', 0.99
+FROM events h JOIN calls c ON c.tool_call_id = h.tool_call_id AND c.emitter_role = 'client'
+WHERE h.event_type = 'host' AND h.event_subtype = 'tool_choice'
+UNION ALL
+SELECT p.event_id, e.event_id, CASE WHEN e.event_subtype = 'approval' THEN 'approval' ELSE 'host_decision' END,
+       'parent_event_id', 1.0
+FROM events e JOIN events p ON p.event_id = e.parent_event_id
+WHERE e.parent_event_id IS NOT NULL AND p.event_type = 'host' AND e.event_type = 'host'
+UNION ALL
+SELECT r.event_id, q.event_id, 'mrtr_round', 'request_state_sha256', 1.0
+FROM events r JOIN events q ON q.request_state_sha256 = r.request_state_sha256
+ AND q.emitter_instance_id = r.emitter_instance_id AND q.message_kind = 'request'
+WHERE r.status = 'input_required' AND r.message_kind = 'result'
+UNION ALL
+SELECT c.call_event_id, n.event_id, CASE WHEN n.method = 'notifications/cancelled' THEN 'cancel' ELSE 'progress' END,
+       CASE WHEN n.method = 'notifications/cancelled' THEN 'related_request_id' ELSE 'progress_token' END, 1.0
+FROM events n JOIN calls c ON c.emitter_instance_id = n.emitter_instance_id AND c.connection_id = n.connection_id
+ AND c.jsonrpc_id = n.related_request_id
+WHERE n.method IN ('notifications/cancelled', 'notifications/progress')
+UNION ALL
+SELECT t.call_event_id, c.call_event_id, 'task', 'task_id', 1.0
+FROM calls t JOIN events e ON e.event_id = t.response_event_id
+JOIN calls c ON c.method LIKE 'tasks/%' AND c.connection_id = t.connection_id
+ AND c.emitter_instance_id = t.emitter_instance_id
+JOIN events ce ON ce.event_id = c.call_event_id AND ce.task_id = e.task_id
+WHERE e.task_id IS NOT NULL AND t.method NOT LIKE 'tasks/%'
+UNION ALL
+SELECT v.first_event_id, c.call_event_id, 'tool_definition', 'tool_definition_sha256', 1.0
+FROM calls c JOIN tool_versions v ON v.tool_definition_sha256 = c.tool_definition_sha256 AND v.tool_name = c.tool_name
+WHERE c.method = 'tools/call' AND c.tool_definition_sha256 IS NOT NULL
+"""
+
+_FINDINGS = """
+CREATE TABLE IF NOT EXISTS findings (finding_id VARCHAR, rule_id VARCHAR, title VARCHAR, severity VARCHAR,
+  cosai_threats VARCHAR[], time TIMESTAMPTZ, entities VARCHAR, evidence_event_ids VARCHAR[], explanation VARCHAR)
+"""
+
+
 def register_views(store: Store) -> None:
     """Create the views on the store's connection."""
     con = store.con
     if store.has_events():
         glob = store.events_glob.replace("'", "''")
         con.execute(
-            "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("  # noqa: S608
+            "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
             f"'{glob}', hive_partitioning = true, union_by_name = true)"
         )
         con.execute(
@@ -38,4 +231,7 @@ def register_views(store: Store) -> None:
             "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingest_time NULLS LAST) = 1"
         )
     else:
+        con.execute(f"CREATE OR REPLACE VIEW raw_events AS {_empty_events_sql()}")
         con.execute(f"CREATE OR REPLACE VIEW events AS {_empty_events_sql()}")
+    for ddl in (_CALLS, _ACTIONS, _TOOL_VERSIONS, _SESSIONS, _EDGES, _FINDINGS):
+        con.execute(ddl)

@@ -1,0 +1,58 @@
+"""`mcp-blackbox detect --store DIR [--rule ID] [--since T] [--until T] [--inventory F] [--format table|json]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mcp_blackbox.forensics.detections import all_rules, run_detections
+from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.forensics.timeparse import parse_time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `mcp-blackbox detect`."""
+    parser.add_argument("--store", help="store directory (required unless --list-rules)")
+    parser.add_argument("--rule", action="append", dest="rules", metavar="ID", help="run only this rule (repeatable)")
+    parser.add_argument("--since", help="ISO time or age (7d, 12h)")
+    parser.add_argument("--until", help="ISO time or age")
+    parser.add_argument("--inventory", type=Path, help="approved servers (TOML/JSON: names, urls, binary_sha256)")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--list-rules", action="store_true", help="print the rules with their CoSAI threats")
+    parser.add_argument("--fail-on", choices=("critical", "high", "medium", "low", "info"),
+                        help="exit 3 when a finding of this severity or worse exists (for CI/cron)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run detections and print findings."""
+    if args.list_rules:
+        rules = all_rules()
+        rule_rows = [(r.rule_id, str(r.severity), " ".join(r.cosai_threats), r.title) for r in rules.values()]
+        print(render(["rule", "severity", "cosai", "title"], sorted(rule_rows), "table", max_width=80))
+        return 0
+    if not args.store:
+        from mcp_blackbox.schema.errors import UsageError
+
+        msg = "--store is required"
+        raise UsageError(msg)
+    store = open_store(args.store)
+    try:
+        findings = run_detections(store, args.rules, parse_time(args.since), parse_time(args.until), args.inventory)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps([f.to_json() for f in findings], indent=1, ensure_ascii=False))
+    else:
+        rows: list[tuple[str, ...]] = [
+            (str(f.severity), f.rule_id, " ".join(f.cosai_threats), f.time.strftime("%Y-%m-%d %H:%M:%S"),
+             f.explanation, f.finding_id) for f in findings]
+        print(render(["severity", "rule", "cosai", "time", "explanation", "finding_id"], rows, "table",
+                     max_width=110))
+    if args.fail_on:
+        order = ["critical", "high", "medium", "low", "info"]
+        worst = order.index(args.fail_on)
+        if any(order.index(str(f.severity)) <= worst for f in findings):
+            return 3
+    return 0

@@ -1,0 +1,62 @@
+"""`mcp-blackbox sql --store DIR "SELECT …" [--format table|csv|json] [--describe [VIEW]]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.sqlguard import lock_down, run_query
+from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.forensics.views import VIEW_DOCS
+from mcp_blackbox.schema.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `mcp-blackbox sql`."""
+    parser.add_argument("--store", required=True, help="store directory")
+    parser.add_argument("query", nargs="?", help="SQL (read-only); '-' reads it from stdin")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--describe", nargs="?", const="", metavar="VIEW",
+                        help="list the views, or the columns of one view with their meaning")
+    parser.epilog = "Views: " + ", ".join(VIEW_DOCS) + ". Writes, ATTACH, COPY, SET and file access are refused."
+
+
+def _describe(store: object, view: str) -> str:
+    from mcp_blackbox.forensics.store import Store
+
+    assert isinstance(store, Store)  # noqa: S101
+    if not view:
+        return "\n".join(f"{name:14} {doc}" for name, (doc, _cols) in VIEW_DOCS.items())
+    if view not in VIEW_DOCS:
+        msg = f"unknown view {view!r}; views: {', '.join(VIEW_DOCS)}"
+        raise UsageError(msg)
+    doc, cols = VIEW_DOCS[view]
+    if view == "events":
+        from mcp_blackbox.schema.docs import column_docs
+
+        cols = {c.name: c.description for c in column_docs()}
+    described = store.con.execute(f"DESCRIBE {view}").fetchall()
+    lines = [f"{view}: {doc}", ""]
+    for name, typ, *_ in described:
+        lines.append(f"  {name:26} {typ:24} {cols.get(name, '')}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one read-only query and print the result."""
+    store = open_store(args.store)
+    try:
+        if args.describe is not None:
+            print(_describe(store, args.describe))
+            return 0
+        query = sys.stdin.read() if args.query == "-" else args.query
+        if not query:
+            msg = "give a query (or --describe); e.g. mcp-blackbox sql --store DIR \"SELECT count(*) FROM events\""
+            raise UsageError(msg)
+        lock_down(store)
+        names, rows = run_query(store, query)
+        print(render(names, rows, args.format))
+        return 0
+    finally:
+        store.close()

@@ -1,0 +1,181 @@
+"""Threat detections: named rules mapped to CoSAI threats, run over all stored history.
+
+Each rule is a function over a `RuleContext` (the store, an optional time scope, an optional
+inventory) that returns findings: time, entities, evidence event ids and a one-line explanation.
+Rules are SQL over the views (DuckDB does the scanning), with Python only where SQL is a poor fit
+(content fingerprints for exfiltration). Running them over months of history is the point: a new
+rule retro-hunts everything ever stored.
+
+The rules themselves live in `rules_*.py`; this module is the registry and the runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mcp_blackbox.forensics.store import Store
+from mcp_blackbox.schema.enums import Severity
+from mcp_blackbox.schema.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A detection rule."""
+
+    rule_id: str
+    title: str
+    cosai_threats: tuple[str, ...]
+    severity: Severity
+    description: str
+    run: Callable[[RuleContext], list[Finding]] = field(compare=False, repr=False)
+
+
+@dataclass
+class Finding:
+    """One thing an investigator should look at, with the evidence that proves it."""
+
+    finding_id: str
+    rule_id: str
+    title: str
+    severity: Severity
+    cosai_threats: tuple[str, ...]
+    time: datetime
+    entities: dict[str, str]
+    evidence_event_ids: list[str]
+    explanation: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"finding_id": self.finding_id, "rule_id": self.rule_id, "title": self.title,
+                "severity": str(self.severity), "cosai_threats": list(self.cosai_threats),
+                "time": self.time.isoformat(), "entities": self.entities,
+                "evidence_event_ids": self.evidence_event_ids, "explanation": self.explanation}
+
+
+@dataclass
+class Inventory:
+    """Approved servers: config names, URLs and binary hashes."""
+
+    names: set[str] = field(default_factory=set)
+    urls: set[str] = field(default_factory=set)
+    binary_sha256: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, path: Path) -> Inventory:
+        """TOML or JSON with keys `names`, `urls`, `binary_sha256` (lists of strings)."""
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            msg = f"cannot read inventory {path}: {exc.strerror or exc}"
+            raise UsageError(msg) from exc
+        try:
+            data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            msg = f"inventory {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
+            raise UsageError(msg) from exc
+        return cls(set(data.get("names", [])), set(data.get("urls", [])), set(data.get("binary_sha256", [])))
+
+
+@dataclass
+class RuleContext:
+    """What a rule runs against."""
+
+    store: Store
+    since: datetime | None = None
+    until: datetime | None = None
+    inventory: Inventory | None = None
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run `sql` (which reads `scope_events` / `scope_calls`) and return dict rows."""
+        cur = self.store.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+RULES: dict[str, Rule] = {}
+RuleFn = Callable[[RuleContext], list[Finding]]
+
+
+def rule(rule_id: str, title: str, threats: tuple[str, ...], severity: Severity,
+         description: str) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule function."""
+    def wrap(fn: RuleFn) -> RuleFn:
+        RULES[rule_id] = Rule(rule_id, title, threats, severity, description, fn)
+        return fn
+    return wrap
+
+
+def finding(rule_id: str, time: datetime, entities: dict[str, Any], evidence: list[str], explanation: str,
+            severity: Severity | None = None) -> Finding:
+    """A finding of a registered rule; its id is stable for the same rule and evidence."""
+    spec = RULES[rule_id]
+    evidence = [e for e in dict.fromkeys(evidence) if e]
+    digest = hashlib.sha256((rule_id + "|" + "|".join(sorted(evidence))).encode()).hexdigest()[:16]
+    return Finding(f"{rule_id}-{digest}", rule_id, spec.title, severity or spec.severity, spec.cosai_threats, time,
+                   {k: str(v) for k, v in entities.items() if v is not None}, evidence, explanation)
+
+
+def _scope(ctx: RuleContext) -> None:
+    clauses, params = [], []
+    if ctx.since:
+        clauses.append("event_time >= ?")
+        params.append(ctx.since)
+    if ctx.until:
+        clauses.append("event_time < ?")
+        params.append(ctx.until)
+    where = " AND ".join(clauses) or "true"
+    con = ctx.store.con
+    # Prepared parameters are not allowed in view definitions: bind the bounds as typed literals.
+    for value in params:
+        where = where.replace("?", f"TIMESTAMPTZ '{value.isoformat()}'", 1)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW scope_events AS SELECT * FROM events WHERE {where}")  # noqa: S608
+    con.execute(f"CREATE OR REPLACE TEMP VIEW scope_calls AS SELECT * FROM calls WHERE "  # noqa: S608
+                f"{where.replace('event_time', 'start_time')}")
+
+
+def _load_rules() -> None:
+    # The rule modules register themselves on import.
+    from mcp_blackbox.forensics import rules_behavior, rules_catalog, rules_identity  # noqa: F401
+
+
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3, Severity.INFO: 4}
+
+
+def run_detections(store: Store, rule_ids: list[str] | None = None, since: datetime | None = None,
+                   until: datetime | None = None, inventory: Path | None = None) -> list[Finding]:
+    """Run the rules (all by default) and return findings, most severe and earliest first."""
+    _load_rules()
+    unknown = [r for r in rule_ids or [] if r not in RULES]
+    if unknown:
+        msg = f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(RULES))}"
+        raise UsageError(msg)
+    ctx = RuleContext(store, since, until, Inventory.load(inventory) if inventory else None)
+    _scope(ctx)
+    out: list[Finding] = []
+    for rule_id in rule_ids or sorted(RULES):
+        out.extend(RULES[rule_id].run(ctx))
+    out.sort(key=lambda f: (SEVERITY_ORDER[Severity(f.severity)], f.time, f.rule_id))
+    return out
+
+
+def register_findings(store: Store, findings: list[Finding]) -> None:
+    """Fill the session's `findings` table (in memory; the evidence is never written)."""
+    con = store.con
+    con.execute("DELETE FROM findings")
+    con.executemany(
+        "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(f.finding_id, f.rule_id, f.title, str(f.severity), list(f.cosai_threats), f.time,
+          json.dumps(f.entities, sort_keys=True), f.evidence_event_ids, f.explanation) for f in findings])
+
+
+def all_rules() -> dict[str, Rule]:
+    """The registry, loaded."""
+    _load_rules()
+    return RULES

@@ -1,0 +1,317 @@
+"""Rules about what agents did: injection chains, exfiltration, secrets, floods, probing, approvals, gaps."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from mcp_blackbox.forensics.dataflow import find_flows
+from mcp_blackbox.forensics.detections import Finding, RuleContext, finding, rule
+from mcp_blackbox.forensics.safe import inert
+from mcp_blackbox.forensics.tags import (
+    ARG_INJECTION_RE,
+    DESTRUCTIVE_RE,
+    OUTBOUND_RE,
+    SENSITIVE_SOURCE_RE,
+    UNTRUSTED_SOURCE_RE,
+    annotation_sql,
+    sql_regex,
+)
+from mcp_blackbox.schema.enums import Severity
+
+# One row per logical tools/call (the client's view when there is one), with the definition's hints.
+_LOGICAL = f"""
+WITH logical AS (
+  SELECT c.*, coalesce(c.conversation_id, c.connection_id) AS scope,
+         {annotation_sql('v.definition_json', 'openWorldHint')} AS open_world,
+         {annotation_sql('v.definition_json', 'destructiveHint')} AS destructive_hint,
+         coalesce(try_cast(json_extract(v.definition_json, '$.annotations.readOnlyHint') AS BOOLEAN), false)
+           AS read_only
+  FROM scope_calls c
+  LEFT JOIN (SELECT DISTINCT ON (tool_definition_sha256) tool_definition_sha256, definition_json
+             FROM tool_versions) v ON v.tool_definition_sha256 = c.tool_definition_sha256
+  WHERE c.method = 'tools/call'
+  QUALIFY row_number() OVER (PARTITION BY coalesce(c.tool_call_id, c.trace_id, c.call_event_id)
+          ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
+                   c.start_time) = 1
+)
+"""
+_UNTRUSTED = f"(open_world OR regexp_matches(tool_name, {sql_regex(UNTRUSTED_SOURCE_RE)}))"
+_SENSITIVE = f"regexp_matches(tool_name, {sql_regex(SENSITIVE_SOURCE_RE)})"
+_DESTRUCTIVE = f"(destructive_hint OR (NOT read_only AND regexp_matches(tool_name, {sql_regex(DESTRUCTIVE_RE)})))"
+_OUTBOUND = f"regexp_matches(tool_name, {sql_regex(OUTBOUND_RE)})"
+
+
+def _desc(r: dict[str, Any]) -> str:
+    return f"{r['server']}.{r['tool_name']}"
+
+
+@rule("injection_chain", "Untrusted content followed by a sensitive or destructive call", ("#11", "#4"),
+      Severity.HIGH, "An agent read open-world or third-party content (web page, ticket, email, resource) and "
+      "then, in the same conversation and within 10 minutes, called a sensitive, destructive or outbound tool "
+      "on another server. Critical when the untrusted content demonstrably flowed into that call.")
+def injection_chain(ctx: RuleContext) -> list[Finding]:
+    rows = ctx.rows(_LOGICAL + f"""
+    SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server, u.tool_name AS u_tool,
+           u.result_json AS u_result, u.scope, u.agent_id, u.start_time AS u_time,
+           s.call_event_id AS s_id, s.server AS s_server, s.tool_name AS s_tool, s.arguments_json AS s_args,
+           s.start_time AS s_time
+    FROM logical u JOIN logical s ON s.scope = u.scope AND s.start_time > u.start_time
+     AND s.start_time <= u.start_time + INTERVAL 10 MINUTE AND s.server <> u.server
+    WHERE u.status = 'ok' AND {_UNTRUSTED.replace('open_world', 'u.open_world').replace('tool_name', 'u.tool_name')}
+      AND NOT {_OUTBOUND.replace('tool_name', 'u.tool_name')}
+      AND ({_SENSITIVE.replace('tool_name', 's.tool_name')}
+           OR {_DESTRUCTIVE.replace('destructive_hint', 's.destructive_hint').replace('read_only', 's.read_only')
+               .replace('tool_name', 's.tool_name')}
+           OR {_OUTBOUND.replace('tool_name', 's.tool_name')})
+    ORDER BY u_time, s_time
+    """)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r["u_id"]].append(r)
+    out = []
+    for calls in groups.values():
+        first = calls[0]
+        flows = find_flows([(first["u_resp"] or first["u_id"], first["u_result"])],
+                           [(c["s_id"], c["s_args"]) for c in calls],
+                           {first["u_resp"] or first["u_id"]: 0, **{c["s_id"]: i + 1 for i, c in enumerate(calls)}})
+        fed = {f.dst_event_id for f in flows}
+        sev = Severity.CRITICAL if fed else Severity.HIGH
+        names = ", ".join(dict.fromkeys(f"{c['s_server']}.{c['s_tool']}" for c in calls))
+        how = "; its content flowed into " + str(len(fed)) + " of them" if fed else ""
+        out.append(finding("injection_chain", first["u_time"],
+                           {"scope": first["scope"], "agent": first["agent_id"],
+                            "source": f"{first['u_server']}.{first['u_tool']}"},
+                           [first["u_id"], first["u_resp"], *[c["s_id"] for c in calls]],
+                           f"after reading untrusted {first['u_server']}.{first['u_tool']} the agent called "
+                           f"{inert(names, limit=120)}{how}", sev))
+    return out
+
+
+@rule("exfiltration", "Sensitive data sent to an outbound or open-world tool", ("#24",), Severity.CRITICAL,
+      "Content returned by a sensitive source (database, secrets, files) reappears in the arguments of a later "
+      "outbound call (webhook, email, upload, open-world tool); or secrets are sent outbound.")
+def exfiltration(ctx: RuleContext) -> list[Finding]:
+    rows = ctx.rows(_LOGICAL + f"""
+    SELECT s.response_event_id AS src, s.call_event_id AS src_call, s.result_json, s.server AS s_server,
+           s.tool_name AS s_tool, o.call_event_id AS dst, o.arguments_json, o.server AS o_server,
+           o.tool_name AS o_tool, o.start_time, o.scope, o.agent_id
+    FROM logical s JOIN logical o ON o.scope = s.scope AND o.start_time > s.start_time
+     AND o.start_time <= s.start_time + INTERVAL 1 HOUR AND o.call_event_id <> s.call_event_id
+    WHERE s.status = 'ok' AND s.result_json IS NOT NULL AND {_SENSITIVE.replace('tool_name', 's.tool_name')}
+      AND ({_OUTBOUND.replace('tool_name', 'o.tool_name')} OR o.open_world)
+    """)
+    out = []
+    for r in rows:
+        flows = find_flows([(r["src"], r["result_json"])], [(r["dst"], r["arguments_json"])],
+                           {r["src"]: 0, r["dst"]: 1})
+        if flows:
+            out.append(finding("exfiltration", r["start_time"],
+                               {"scope": r["scope"], "agent": r["agent_id"], "source": f"{r['s_server']}.{r['s_tool']}",
+                                "sink": f"{r['o_server']}.{r['o_tool']}"},
+                               [r["src_call"], r["src"], r["dst"]],
+                               f"{len(flows[0].matched)} piece(s) of {r['s_server']}.{r['s_tool']} output sent via "
+                               f"{r['o_server']}.{r['o_tool']} (confidence {flows[0].confidence})"))
+    secret_out = ctx.rows(_LOGICAL + f"""
+    SELECT l.call_event_id, l.server, l.tool_name, l.start_time, l.scope
+    FROM logical l JOIN scope_events e ON e.event_id = l.call_event_id
+    WHERE ({_OUTBOUND.replace('tool_name', 'l.tool_name')} OR l.open_world) AND e.redacted
+      AND array_to_string(e.redacted_paths, ' ') LIKE '%$.arguments%'
+    """)
+    for r in secret_out:
+        out.append(finding("exfiltration", r["start_time"], {"scope": r["scope"], "sink": _desc(r)},
+                           [r["call_event_id"]], f"secrets in the arguments of outbound {_desc(r)}"))
+    return out
+
+
+@rule("secret_exposure", "Secrets seen in MCP traffic", ("#16", "#19"), Severity.HIGH,
+      "The emitters' redaction removed secrets (keys, tokens, JWTs, private keys, passwords) from traffic.")
+def secret_exposure(ctx: RuleContext) -> list[Finding]:
+    rows = ctx.rows("""
+    WITH hits AS (
+      SELECT event_id, event_time, coalesce(server_config_name, server_name, 'unknown') AS server,
+             coalesce(tool_name, method, event_subtype, CAST(event_type AS VARCHAR)) AS what,
+             split_part(unnest(redacted_paths), '@', 1) AS detector,
+             CASE WHEN message_kind IN ('result', 'error') THEN 'result' ELSE 'request' END AS side
+      FROM scope_events WHERE redacted AND redacted_paths IS NOT NULL
+    )
+    SELECT server, what, side, min(event_time) AS t, count(DISTINCT event_id) AS n,
+           list(DISTINCT detector ORDER BY detector) AS detectors,
+           list(DISTINCT event_id ORDER BY event_id)[:20] AS ids
+    FROM hits WHERE detector NOT IN ('json_path') GROUP BY ALL ORDER BY t
+    """)
+    return [finding("secret_exposure", r["t"], {"server": r["server"], "operation": r["what"],
+                                                 "detectors": ",".join(r["detectors"]), "side": r["side"]}, r["ids"],
+                    f"{', '.join(r['detectors'])} in {r['side']} of {r['server']} {r['what']} "
+                    f"({r['n']} event(s), redacted)",
+                    Severity.HIGH if r["side"] == "result" else Severity.MEDIUM)
+            for r in rows]
+
+
+@rule("denial_of_wallet", "Call floods, oversized payloads, runaway loops", ("#14", "#33"), Severity.MEDIUM,
+      "More than 60 tool calls a minute in one conversation/connection; results over 1 MB; the same tool "
+      "with the same arguments 10+ times within 5 minutes.")
+def denial_of_wallet(ctx: RuleContext) -> list[Finding]:
+    out = []
+    for r in ctx.rows(_LOGICAL + """
+    SELECT scope, agent_id, time_bucket(INTERVAL 1 MINUTE, start_time) AS minute, count(*) AS n,
+           list(call_event_id ORDER BY start_time)[:20] AS ids
+    FROM logical GROUP BY scope, agent_id, minute HAVING count(*) > 60
+    """):
+        out.append(finding("denial_of_wallet", r["minute"], {"scope": r["scope"], "agent": r["agent_id"]}, r["ids"],
+                           f"call flood: {r['n']} tool calls in one minute"))
+    for r in ctx.rows(_LOGICAL + """
+    SELECT call_event_id, response_event_id, server, tool_name, start_time, result_size_bytes, scope
+    FROM logical WHERE result_size_bytes > 1000000
+    """):
+        out.append(finding("denial_of_wallet", r["start_time"], {"scope": r["scope"], "tool": _desc(r)},
+                           [r["call_event_id"], r["response_event_id"]],
+                           f"oversized result: {_desc(r)} returned {r['result_size_bytes']:,} bytes"))
+    for r in ctx.rows(_LOGICAL + """
+    SELECT scope, server, tool_name, arguments_sha256, time_bucket(INTERVAL 5 MINUTE, start_time) AS w,
+           count(*) AS n, min(start_time) AS t, list(call_event_id ORDER BY start_time)[:20] AS ids
+    FROM logical WHERE arguments_sha256 IS NOT NULL GROUP BY ALL HAVING count(*) >= 10
+    """):
+        out.append(finding("denial_of_wallet", r["t"], {"scope": r["scope"], "tool": _desc(r)}, r["ids"],
+                           f"runaway loop: {_desc(r)} called {r['n']} times with identical arguments in 5 minutes"))
+    return out
+
+
+@rule("probing", "Bursts of errors, unknown methods, invalid params, 401/403", ("#27",), Severity.MEDIUM,
+      "Ten or more protocol errors (-32600/-32601/-32602) or HTTP 401/403 from one connection or address "
+      "within 5 minutes.")
+def probing(ctx: RuleContext) -> list[Finding]:
+    rows = ctx.rows("""
+    SELECT coalesce(src_ip, connection_id) AS source, time_bucket(INTERVAL 5 MINUTE, event_time) AS w,
+           count(*) AS n, min(event_time) AS t, list(DISTINCT coalesce(CAST(error_code AS VARCHAR),
+           'http ' || CAST(http_status AS VARCHAR))) AS kinds, list(event_id ORDER BY event_time)[:20] AS ids,
+           any_value(coalesce(server_config_name, server_name)) AS server
+    FROM scope_events
+    WHERE error_code IN (-32600, -32601, -32602) OR http_status IN (401, 403)
+    GROUP BY source, w HAVING count(*) >= 10
+    """)
+    return [finding("probing", r["t"], {"source": r["source"], "server": r["server"]}, r["ids"],
+                    f"{r['n']} errors ({', '.join(str(k) for k in r['kinds'])}) from {r['source']} within 5 minutes")
+            for r in rows]
+
+
+@rule("first_use_anomaly", "First use of a tool against the agent's baseline; growing scopes", ("#20",),
+      Severity.LOW, "An agent with an established baseline (20+ calls in the first half of its history) calls a "
+      "tool it never used in that baseline; or a token subject's granted scopes grow.")
+def first_use_anomaly(ctx: RuleContext) -> list[Finding]:
+    out = []
+    for r in ctx.rows(_LOGICAL + """
+    , spans AS (SELECT agent_id, min(start_time) AS a, max(start_time) AS b FROM logical
+                WHERE agent_id IS NOT NULL GROUP BY agent_id),
+    base AS (SELECT l.agent_id, l.server, l.tool_name FROM logical l JOIN spans s USING (agent_id)
+             WHERE l.start_time <= s.a + (s.b - s.a) / 2),
+    base_n AS (SELECT agent_id, count(*) AS n FROM base GROUP BY agent_id HAVING count(*) >= 20),
+    later AS (SELECT l.agent_id, l.server, l.tool_name, min(l.start_time) AS t,
+                     arg_min(l.call_event_id, l.start_time) AS id
+              FROM logical l JOIN spans s USING (agent_id) WHERE l.start_time > s.a + (s.b - s.a) / 2
+              GROUP BY ALL)
+    SELECT later.* FROM later JOIN base_n USING (agent_id)
+    WHERE NOT EXISTS (SELECT 1 FROM base b WHERE b.agent_id = later.agent_id AND b.server = later.server
+                      AND b.tool_name = later.tool_name)
+    """):
+        out.append(finding("first_use_anomaly", r["t"], {"agent": r["agent_id"], "tool": _desc(r)}, [r["id"]],
+                           f"agent {r['agent_id']} used {_desc(r)} for the first time after its baseline"))
+    for r in ctx.rows("""
+    WITH s AS (SELECT oauth_subject, event_time, event_id, oauth_scopes FROM scope_events
+               WHERE oauth_subject IS NOT NULL AND oauth_scopes IS NOT NULL),
+    firsts AS (SELECT oauth_subject, scope, min(event_time) AS t, arg_min(event_id, event_time) AS id
+               FROM (SELECT oauth_subject, event_time, event_id, unnest(oauth_scopes) AS scope FROM s) GROUP BY ALL),
+    starts AS (SELECT oauth_subject, min(event_time) AS t0 FROM s GROUP BY ALL)
+    SELECT f.* FROM firsts f JOIN starts USING (oauth_subject) WHERE f.t > starts.t0
+    """):
+        out.append(finding("first_use_anomaly", r["t"], {"subject": r["oauth_subject"], "scope": r["scope"]},
+                           [r["id"]], f"token subject {r['oauth_subject']} gained scope {r['scope']!r}"))
+    return out
+
+
+@rule("unapproved_destructive", "Destructive call without approval; approval storms", ("#9", "#13"),
+      Severity.MEDIUM, "A destructive tool (destructiveHint, or a destructive name without readOnlyHint) ran "
+      "with no user or policy approval recorded by the host; or 20+ approvals by one user within a minute.")
+def unapproved_destructive(ctx: RuleContext) -> list[Finding]:
+    out = []
+    for r in ctx.rows(_LOGICAL + f"""
+    , approvals AS (SELECT tool_call_id, list(CAST(approval AS VARCHAR)) AS decisions FROM scope_events
+                    WHERE event_type = 'host' AND event_subtype = 'approval' GROUP BY tool_call_id)
+    SELECT l.call_event_id, l.server, l.tool_name, l.start_time, l.scope, l.agent_id, l.user_id, a.decisions
+    FROM logical l LEFT JOIN approvals a ON a.tool_call_id = l.tool_call_id
+    WHERE {_DESTRUCTIVE} AND l.status IN ('ok', 'tool_error', 'pending')
+      AND NOT coalesce(list_has_any(a.decisions, ['user_approved', 'policy_allowed']), false)
+    """):
+        how = f"approval was {'/'.join(r['decisions'])}" if r["decisions"] else "no approval event"
+        out.append(finding("unapproved_destructive", r["start_time"],
+                           {"scope": r["scope"], "agent": r["agent_id"], "tool": _desc(r)}, [r["call_event_id"]],
+                           f"destructive {_desc(r)} ran without user/policy approval ({how})"))
+    for r in ctx.rows("""
+    SELECT coalesce(user_id, agent_id, 'unknown') AS who, time_bucket(INTERVAL 1 MINUTE, event_time) AS m,
+           count(*) AS n, min(event_time) AS t, list(event_id ORDER BY event_time)[:20] AS ids
+    FROM scope_events WHERE event_type = 'host' AND event_subtype = 'approval' AND approval = 'user_approved'
+    GROUP BY ALL HAVING count(*) >= 20
+    """):
+        out.append(finding("unapproved_destructive", r["t"], {"user": r["who"]}, r["ids"],
+                           f"approval storm: {r['who']} approved {r['n']} calls in one minute", Severity.LOW))
+    return out
+
+
+@rule("argument_injection", "Path traversal or command-injection shaped arguments", ("#21", "#22"),
+      Severity.HIGH, "Tool arguments containing ../ traversal, sensitive system paths, shell metacharacter "
+      "sequences, command substitution or SQL injection shapes.")
+def argument_injection(ctx: RuleContext) -> list[Finding]:
+    rows = ctx.rows(_LOGICAL + f"""
+    SELECT call_event_id, server, tool_name, start_time, scope, agent_id,
+           regexp_extract(arguments_json, {sql_regex(ARG_INJECTION_RE)}) AS hit
+    FROM logical WHERE regexp_matches(arguments_json, {sql_regex(ARG_INJECTION_RE)})
+    """)
+    return [finding("argument_injection", r["start_time"], {"scope": r["scope"], "tool": _desc(r)},
+                    [r["call_event_id"]], f"{_desc(r)} arguments contain {inert(r['hit'], limit=40)!r}")
+            for r in rows]
+
+
+@rule("capture_gap", "Capture gaps: lost events, broken hash chains, one-sided calls", ("#15", "#34"),
+      Severity.MEDIUM, "Sequence gaps and hash-chain breaks per emitter (from the collector), emitter loss events, "
+      "client calls no server-side emitter saw although that server is instrumented, and the reverse.")
+def capture_gap(ctx: RuleContext) -> list[Finding]:
+    out = []
+    gaps = Path(ctx.store.root) / "integrity" / "completeness.parquet"
+    if gaps.exists():
+        path = str(gaps).replace("'", "''")
+        for r in ctx.rows(f"SELECT * FROM read_parquet('{path}')"):
+            t = r.get("before_event_time") or r.get("after_event_time") or r["computed_at"]
+            ids = ctx.rows("SELECT event_id FROM events WHERE emitter_instance_id = ? AND sequence IN (?, ?)",
+                           [r["emitter_instance_id"], r["after_sequence"], r["before_sequence"]])
+            out.append(finding("capture_gap", t, {"emitter": r["emitter_instance_id"], "kind": r["kind"]},
+                               [x["event_id"] for x in ids] or [f"emitter:{r['emitter_instance_id']}"],
+                               f"{r['kind']} in emitter {r['emitter_instance_id']}: "
+                               f"{r.get('missing_count') or 0} event(s) missing between sequence "
+                               f"{r['after_sequence']} and {r['before_sequence']}"))
+    for r in ctx.rows("""
+    SELECT event_id, event_time, emitter_instance_id, attributes_json FROM scope_events
+    WHERE event_type = 'lifecycle' AND event_subtype = 'emitter_loss'
+    """):
+        out.append(finding("capture_gap", r["event_time"],
+                           {"emitter": r["emitter_instance_id"], "kind": "emitter_loss"},
+                           [r["event_id"]], f"emitter {r['emitter_instance_id']} reported lost events: "
+                                            f"{inert(r['attributes_json'], limit=100)}"))
+    for r in ctx.rows("""
+    WITH instrumented AS (SELECT DISTINCT server FROM scope_calls WHERE emitter_role IN ('server', 'gateway')),
+    client AS (SELECT * FROM scope_calls WHERE emitter_role = 'client' AND method = 'tools/call'
+               AND trace_id IS NOT NULL AND server IN (SELECT server FROM instrumented)),
+    srv AS (SELECT * FROM scope_calls WHERE emitter_role IN ('server', 'gateway') AND method = 'tools/call'),
+    clients_seen AS (SELECT DISTINCT conversation_id FROM scope_calls WHERE emitter_role = 'client'
+                     AND conversation_id IS NOT NULL)
+    SELECT 'client call with no server-side record' AS what, c.call_event_id AS id, c.start_time AS t, c.server
+    FROM client c WHERE NOT EXISTS (SELECT 1 FROM srv s WHERE s.trace_id = c.trace_id)
+    UNION ALL
+    SELECT 'server call with no client-side record', s.call_event_id, s.start_time, s.server
+    FROM srv s WHERE s.conversation_id IN (SELECT conversation_id FROM clients_seen)
+      AND NOT EXISTS (SELECT 1 FROM scope_calls c WHERE c.emitter_role = 'client' AND c.method = 'tools/call'
+                      AND (c.trace_id = s.trace_id OR c.tool_call_id = s.tool_call_id))
+    """):
+        out.append(finding("capture_gap", r["t"], {"server": r["server"], "kind": "one_sided_call"}, [r["id"]],
+                           f"{r['what']} ({r['server']})"))
+    return out
