@@ -1,0 +1,86 @@
+"""Case work: stars and notes on events and findings, kept under STORE/cases/ — never in the evidence.
+
+A case is one JSON file (`STORE/cases/<name>.json`), rewritten atomically. A case bundle
+(`export_bundle`) is a directory with the starred events (JSONL, as stored), the notes, the findings
+and the manifest hashes the store's files verify against, so a ticket can carry proof.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Case:
+    """Stars and notes of one investigation."""
+
+    path: Path
+    stars: dict[str, str] = field(default_factory=dict)  # id → kind (event | finding)
+    notes: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # id → [{time, text}]
+    queries: list[str] = field(default_factory=list)  # saved SQL
+
+    @classmethod
+    def open(cls, store: Path, name: str = "default") -> Case:
+        """Load (or start) a case of a store."""
+        path = store / "cases" / f"{name}.json"
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(path, data.get("stars", {}), data.get("notes", {}), data.get("queries", []))
+        return cls(path)
+
+    def save(self) -> None:
+        """Write atomically (temp file, fsync, rename)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"stars": self.stars, "notes": self.notes, "queries": self.queries,
+                "saved_at": datetime.now(UTC).isoformat()}
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".case-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def toggle_star(self, ident: str, kind: str) -> bool:
+        """Star or unstar; returns whether it is starred now."""
+        if ident in self.stars:
+            del self.stars[ident]
+            self.save()
+            return False
+        self.stars[ident] = kind
+        self.save()
+        return True
+
+    def add_note(self, ident: str, text: str) -> None:
+        """Attach a note to an event or finding."""
+        self.notes.setdefault(ident, []).append({"time": datetime.now(UTC).isoformat(), "text": text})
+        self.save()
+
+    def save_query(self, sql: str) -> None:
+        """Remember a query."""
+        if sql not in self.queries:
+            self.queries.append(sql)
+            self.save()
+
+
+def export_bundle(case: Case, store_root: Path, events: list[dict[str, Any]], findings: list[dict[str, Any]],
+                  out: Path) -> Path:
+    """Write a case bundle directory; returns its path."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "events.jsonl", "w", encoding="utf-8") as fh:
+        for event in events:
+            fh.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
+    (out / "findings.json").write_text(json.dumps(findings, default=str, indent=1), encoding="utf-8")
+    (out / "notes.json").write_text(json.dumps({"stars": case.stars, "notes": case.notes}, indent=1),
+                                    encoding="utf-8")
+    manifests = []
+    for path in sorted((store_root / "manifests").glob("*.json")):
+        manifests.append({"manifest": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    (out / "manifests.json").write_text(json.dumps(manifests, indent=1), encoding="utf-8")
+    return out

@@ -1,0 +1,77 @@
+"""The TUI's data access: read-only store queries run on worker threads, each on its own cursor.
+
+DuckDB connections are not shared across threads; `Bench.cursor()` gives each worker a cursor on the
+same in-memory database (so the views exist) that can be interrupted when the user cancels. Every
+query here is read-only; the SQL console goes through `forensics.sqlguard`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcp_blackbox.forensics.sqlguard import lock_down
+from mcp_blackbox.forensics.store import Store, open_store
+
+
+@dataclass
+class Result:
+    """Column names and rows of one query."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    seconds: float = 0.0
+
+
+@dataclass
+class Bench:
+    """An opened store plus the cursors of running queries (for cancellation)."""
+
+    path: Path
+    store: Store = field(init=False)
+    _running: dict[int, Any] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.store = open_store(self.path)
+        lock_down(self.store)  # the whole bench reads only the store; settings locked
+
+    def worker_store(self) -> Store:
+        """A Store on its own cursor, for one worker thread."""
+        return Store(self.path, self.store.con.cursor())
+
+    def query(self, sql: str, params: list[Any] | None = None) -> Result:
+        """Run on a fresh cursor; `cancel_all()` interrupts it from the UI thread."""
+        import time
+
+        cur = self.store.con.cursor()
+        key = id(cur)
+        with self._lock:
+            self._running[key] = cur
+        started = time.perf_counter()
+        try:
+            res = cur.execute(sql, params or [])
+            columns = [d[0] for d in res.description] if res.description else []
+            return Result(columns, res.fetchall(), time.perf_counter() - started)
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+            cur.close()
+
+    def cancel_all(self) -> int:
+        """Interrupt every running query; returns how many were interrupted."""
+        with self._lock:
+            cursors = list(self._running.values())
+        for cur in cursors:
+            cur.interrupt()
+        return len(cursors)
+
+    def file_count(self) -> int:
+        """Event files in the store (live mode watches this)."""
+        return sum(1 for _ in (self.path / "events").glob("**/*.parquet"))
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
