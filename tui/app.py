@@ -116,10 +116,10 @@ class InvestigatorApp(App[int]):
                 yield Sparkline([], id="histogram")
                 with Horizontal():
                     for dim, _ in _COUNT_DIMS:
-                        table = DataTable(id=f"count-{dim}", classes="counts", cursor_type="row")
+                        table: DataTable[Any] = DataTable(id=f"count-{dim}", classes="counts", cursor_type="row")
                         table.border_title = f"by {dim}"
                         yield table
-                    sev = DataTable(id="count-severity", classes="counts", cursor_type="row")
+                    sev: DataTable[Any] = DataTable(id="count-severity", classes="counts", cursor_type="row")
                     sev.border_title = "findings"
                     yield sev
             with TabPane("Findings", id="findings"):

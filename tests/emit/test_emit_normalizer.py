@@ -52,7 +52,8 @@ def test_modern_era_mrtr_rounds_and_meta_identity(tmp_path: Path) -> None:
             "io.modelcontextprotocol/clientInfo": {"name": "agent-x", "version": "2"},
             "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
     events = _run(tmp_path, [
-        ({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "deploy", "arguments": {}, "_meta": meta}}, C),
+        ({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+          "params": {"name": "deploy", "arguments": {}, "_meta": meta}}, C),
         ({"jsonrpc": "2.0", "id": 1, "result": {"resultType": "input_required", "requestState": "opaque-1",
                                                 "inputRequests": {"ok": {"method": "elicitation/create"}}}}, S),
         ({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "deploy", "arguments": {},
@@ -119,7 +120,8 @@ def test_catalog_change_is_a_flagged_catalog_event_and_calls_carry_the_definitio
 
 
 def test_http_headers_mismatch_and_token_claims(tmp_path: Path) -> None:
-    events = _run(tmp_path, [({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "delete_all"}}, C)],
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "delete_all"}}
+    events = _run(tmp_path, [(call, C)],
                   headers={"Mcp-Method": "tools/call", "Mcp-Name": "get_weather"}, src_ip="10.0.0.9",
                   token_fingerprint="ab" * 32, token_claims={"iss": "https://idp", "sub": "alice", "aud": "srv-a",
                                                              "scope": "read write", "act": {"sub": "agent-7"}})

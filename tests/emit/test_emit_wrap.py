@@ -85,7 +85,7 @@ _ECHO = "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(
 def test_bytes_pass_unchanged_partial_huge_and_non_json(tmp_path: Path) -> None:
     big = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                       "params": {"name": "x", "arguments": {"blob": "y" * 3_000_000}}}).encode()
-    payload = b"not json at all\n" + big + b"\n" + '{"jsonrpc":"2.0","id":2,"method":"ping"}\n'.encode() + b"\xff\xfe\n"
+    payload = b"not json at all\n" + big + b"\n" + b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n' + b"\xff\xfe\n"
     proc = subprocess.Popen([*WRAP, "--name", "echo", "--sink", f"spool://{tmp_path}", "--", sys.executable, "-c",
                              _ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
