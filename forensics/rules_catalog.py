@@ -112,10 +112,10 @@ def shadow_server(ctx: RuleContext) -> list[Finding]:
             reasons = []
             if r["server"] not in inv.names:
                 reasons.append("name not approved")
-            bad_urls = [u for u in r["urls"] if u not in inv.urls]
+            bad_urls = [u for u in r["urls"] or [] if u not in inv.urls]
             if bad_urls:
                 reasons.append(f"URL {bad_urls[0]} not approved")
-            bad_bins = [b for b in r["binaries"] if b not in inv.binary_sha256]
+            bad_bins = [b for b in r["binaries"] or [] if b not in inv.binary_sha256]
             if bad_bins and inv.binary_sha256:
                 reasons.append(f"binary {bad_bins[0][:12]} not approved")
             if reasons:

@@ -59,6 +59,7 @@ def open_store(path: str | Path, *, threads: int | None = None) -> Store:
     if threads:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
+    con.execute("SET TimeZone = 'UTC'")  # evidence times are UTC whatever the analyst's machine says
     store = Store(root, con)
     from mcp_blackbox.forensics.views import register_views  # local: views import store constants
 

@@ -94,6 +94,7 @@ class Collector:
         self._pending: list[tuple[str, Future[int | None]]] = []
         self.next_offset: dict[str, int] = {}
         self.stopping = False
+        self.assigned_once = False  # --until-idle counts only once the group gave us partitions
         self.dirty = False  # committed something since the last completeness report
         self.totals = {"records": 0, "events": 0, "quarantined": 0, "files": 0, "discarded": 0}
         self._stats_at = time.monotonic()
@@ -104,6 +105,7 @@ class Collector:
         return Position(self.source.kind, self.source.topic, partition)
 
     def on_assigned(self, partitions: list[str]) -> None:
+        self.assigned_once = True
         self.wait_pending()
         state = self.manifests.state
         state.refresh()
@@ -247,7 +249,7 @@ class Collector:
         s = self.settings
         try:
             self.source.start(self.on_assigned, self.on_revoked, self.on_lost)
-            last_data = time.monotonic()
+            last_data = started = time.monotonic()
             while not self.stopping:
                 batches = self.source.poll(0.5)
                 now = time.monotonic()
@@ -271,6 +273,9 @@ class Collector:
                     if self.dirty:
                         self.write_report()
                 self._maybe_stats(now)
+                if (not self.assigned_once and getattr(self.source, "joins_group", False)
+                        and now - started < max(60.0, 3 * (until_idle or 0))):
+                    last_data = now  # joining the group (first rebalance) is not idleness
                 if until_idle is not None and now - last_data >= until_idle and not self.buffers:
                     self.wait_pending()
                     break

@@ -57,6 +57,8 @@ class Source(Protocol):
 class KafkaSource:
     """A kafka-python consumer in a consumer group, manual commits, earliest reset."""
 
+    joins_group = True  # the first group rebalance is not idleness (collect --until-idle)
+
     kind = "kafka"
 
     def __init__(self, bootstrap: str, topic: str, group: str, *, max_poll_records: int = 20_000,

@@ -27,6 +27,8 @@ def available() -> bool:
 class ConfluentSource:
     """A librdkafka consumer in a consumer group, manual commits, earliest reset."""
 
+    joins_group = True  # the first group rebalance is not idleness (collect --until-idle)
+
     kind = "kafka"
 
     def __init__(self, bootstrap: str, topic: str, group: str, *, max_poll_records: int = 20_000,
