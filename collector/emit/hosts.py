@@ -107,21 +107,17 @@ def is_wrapped(entry: dict[str, Any]) -> bool:
 
 def wrap_entry(name: str, entry: dict[str, Any], wrap_command: str, sink: str | None) -> None:
     """Rewrite one stdio entry in place to run through `wrap`."""
+    had_args = "args" in entry
     args = entry.get("args") or []
     if not isinstance(args, list):
         msg = f"server {name!r}: 'args' is not a list; file left untouched"
         raise UsageError(msg)
-    new_args = [WRAP_MARKER, "--name", name]
+    # `--no-args` (ignored by wrap) remembers that the entry had no `args` key, so unwrap drops it again.
+    new_args = [WRAP_MARKER] + ([] if had_args else ["--no-args"]) + ["--name", name]
     if sink:
         new_args += ["--sink", sink]
     entry["args"] = [*new_args, "--", entry["command"], *args]
-    # Remember whether the original had an `args` key at all, so unwrap can drop it again.
-    if "args" not in _ORIGINAL_KEYS.get(id(entry), {"args"}):
-        entry["args"].insert(1, "--no-args")
     entry["command"] = wrap_command
-
-
-_ORIGINAL_KEYS: dict[int, set[str]] = {}
 
 
 def unwrap_entry(entry: dict[str, Any]) -> None:
@@ -183,11 +179,7 @@ def wrap_config(path: str | Path, *, wrap_command: str | None = None, sink: str 
         if not _is_stdio(entry) or is_wrapped(entry):
             report.skipped.append(name)
             continue
-        _ORIGINAL_KEYS[id(entry)] = set(entry)
-        try:
-            wrap_entry(name, entry, command, sink)
-        finally:
-            _ORIGINAL_KEYS.pop(id(entry), None)
+        wrap_entry(name, entry, command, sink)
         report.changed.append(name)
     if not report.changed:
         return report

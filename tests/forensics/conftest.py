@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forensics_fixtures import incident_events, write_store  # noqa: E402
+from forensics_fixtures import incident_events, write_store
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,8 @@ class EventMaker:
 
     def __call__(self, seconds: float = 0, **fields: Any) -> dict[str, Any]:
         self.n += 1
-        emitter = fields.pop("emitter_instance_id", f"01a20000-0000-7000-8000-{self.role[:1].encode().hex():0>4}00000000")
+        default_emitter = f"01a20000-0000-7000-8000-{self.role[:1].encode().hex():0>4}00000000"
+        emitter = fields.pop("emitter_instance_id", default_emitter)
         seq = self.seq.get(emitter, 0)
         self.seq[emitter] = seq + 1
         role_tag = self.role.encode().hex()[:12].rjust(12, "0")

@@ -61,16 +61,16 @@ def test_identity_spoofing(tmp_path: Path) -> None:
     mk = EventMaker("server")
     events = [mk(1, message_kind="request", method="initialize", client_info_name="claude-desktop",
                  oauth_client_id="cursor-ide", jsonrpc_id="1"),
-              mk(2, message_kind="request", method="initialize", client_info_name="cursor", oauth_client_id="cursor-ide",
-                 jsonrpc_id="2", connection_id="conn-2")]
+              mk(2, message_kind="request", method="initialize", client_info_name="cursor",
+                 oauth_client_id="cursor-ide", jsonrpc_id="2", connection_id="conn-2")]
     found = _run(tmp_path, events, "identity_spoofing")
     assert len(found) == 1 and found[0].entities["claimed"] == "claude-desktop"
 
 
 def test_probing_burst(tmp_path: Path) -> None:
     mk = EventMaker("gateway")
-    events = [mk(i, message_kind="error", method="tools/call", error_code=-32601, jsonrpc_id=str(i), src_ip="203.0.113.9",
-                 status="error") for i in range(12)]
+    events = [mk(i, message_kind="error", method="tools/call", error_code=-32601, jsonrpc_id=str(i),
+                 src_ip="203.0.113.9", status="error") for i in range(12)]
     events += [mk(100 + i * 120, message_kind="error", error_code=-32602, jsonrpc_id=f"x{i}", src_ip="198.51.100.1",
                   status="error") for i in range(5)]
     found = _run(tmp_path, events, "probing")

@@ -19,7 +19,7 @@ def test_queries_over_every_view(incident_store: Path) -> None:
     store = open_store(incident_store)
     lock_down(store)
     for view in ("events", "calls", "actions", "tool_versions", "sessions", "edges", "findings"):
-        names, rows = run_query(store, f"SELECT * FROM {view} LIMIT 3")
+        names, rows = run_query(store, f"SELECT * FROM {view} LIMIT 3")  # noqa: S608 - view names are constants
         assert names
     _, rows = run_query(store, "SELECT count(*) FROM actions WHERE tool_name = 'send_webhook'")
     assert rows == [(1,)]
