@@ -169,6 +169,8 @@ def register_findings(store: Store, findings: list[Finding]) -> None:
     """Fill the session's `findings` table (in memory; the evidence is never written)."""
     con = store.con
     con.execute("DELETE FROM findings")
+    if not findings:
+        return
     con.executemany(
         "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(f.finding_id, f.rule_id, f.title, str(f.severity), list(f.cosai_threats), f.time,

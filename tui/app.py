@@ -142,7 +142,7 @@ class InvestigatorApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.bench.path)
+        self.sub_title = self.bench.path.name
         self.load_overview()
         self.load_findings()
         self.load_sessions()
@@ -241,7 +241,8 @@ class InvestigatorApp(App[int]):
             n = sum(1 for f in findings if str(f.severity) == level)
             if n:
                 sev.add_row(Text(level, style=SEVERITY_STYLE[level]), str(n), key=f"severity\x00{level}")
-        self.notify(f"{len(findings)} findings ({seconds:.1f}s)")
+        self.notify(f"{len(findings)} findings")
+        self.log(f"detections took {seconds:.2f}s")
         if self.focus_finding:
             target = next((f for f in findings if f.finding_id == self.focus_finding), None)
             self.focus_finding = None
@@ -342,14 +343,14 @@ class InvestigatorApp(App[int]):
         key = event.row_key.value or ""
         dim, _, value = key.partition("\x00")
         if dim == "severity":
-            self.query_one(TabbedContent).active = "findings"
+            self.action_tab("findings")
             return
         column = {"server": "server", "tool": "tool", "agent": "agent_id", "user": "user_id"}[dim]
         self._add_chip(column, value, True)
 
     def _add_chip(self, column: str, value: str, include: bool) -> None:
         self.chips.append((column, value, include))
-        self.query_one(TabbedContent).active = "sessions"
+        self.action_tab("sessions")
         self.load_sessions()
 
     def action_pivot(self, include: bool) -> None:
@@ -424,10 +425,10 @@ class InvestigatorApp(App[int]):
             add(tree.root, root)
         tree.root.expand()
         self._show_timeline(chain)
-        self.query_one(TabbedContent).active = "chain"
+        self.action_tab("chain")
         tree.focus()
         if first_evidence is not None:
-            tree.move_cursor(first_evidence)
+            self.call_after_refresh(tree.move_cursor, first_evidence)  # after layout gives nodes their lines
 
     def _show_timeline(self, chain: Chain) -> None:
         """Per-session spans: one bar per call, scaled to the chain's time range."""

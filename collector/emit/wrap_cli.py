@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sink", help="kafka://host:port/topic or spool:///dir (default: MCP_BLACKBOX_SINK, "
                                        "the config file, else a spool in the user's state directory)")
     parser.add_argument("--config", help="capture configuration file (TOML; default: MCP_BLACKBOX_CONFIG)")
+    # Written by `hosts wrap` to remember an entry without `args`; no effect here.
+    parser.add_argument("--no-args", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the server command and its arguments")
     parser.epilog = ("Bytes pass through unchanged; stderr is inherited; signals and the exit code are "
                      "forwarded. Nothing but the server's own output is written to stdout.")
