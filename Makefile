@@ -40,7 +40,7 @@ demo: setup
 	$(VENV)/bin/mcp-blackbox demo
 
 bench: setup kafka-jars
-	$(PY) benchmarks/run_all.py
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

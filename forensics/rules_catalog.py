@@ -28,7 +28,8 @@ WITH defs AS (
 def rug_pull(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_DEFS + """
     , versions AS (
-      SELECT server, tool_name, sha, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id
+      SELECT server, tool_name, sha, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id,
+             list(event_id ORDER BY event_time)[:4] AS ids
       FROM named GROUP BY ALL
     ), ordered AS (
       SELECT *, lag(sha) OVER w AS prev_sha, lag(event_id) OVER w AS prev_event_id
@@ -46,7 +47,7 @@ def rug_pull(ctx: RuleContext) -> list[Finding]:
     for r in rows:
         if r["used_before"] is None:
             continue
-        evidence = [r["prev_event_id"], r["used_before"], r["event_id"], r["used_after"]]
+        evidence = [r["prev_event_id"], r["used_before"], *r["ids"], r["used_after"]]
         after = "and was called again under the new definition" if r["used_after"] else "not called since"
         out.append(finding("rug_pull", r["first_seen"], {"server": r["server"], "tool": r["tool_name"],
                                                            "old_definition": r["prev_sha"], "new_definition": r["sha"]},
@@ -59,7 +60,7 @@ def rug_pull(ctx: RuleContext) -> list[Finding]:
       "Tool descriptions or schemas carrying instructions for the model, hidden Unicode or secrets paths.")
 def tool_poisoning(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_DEFS + f"""
-    SELECT server, tool_name, sha, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id,
+    SELECT server, tool_name, sha, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:10] AS ids,
            any_value(CAST(definition AS VARCHAR)) AS definition,
            regexp_extract(any_value(CAST(definition AS VARCHAR)), {sql_regex(POISON_RE)}) AS hit
     FROM named WHERE regexp_matches(CAST(definition AS VARCHAR), {sql_regex(POISON_RE)})
@@ -67,7 +68,7 @@ def tool_poisoning(ctx: RuleContext) -> list[Finding]:
     """)
     return [finding("tool_poisoning", r["first_seen"], {"server": r["server"], "tool": r["tool_name"],
                                                         "definition": r["sha"]},
-                    [r["event_id"]], f"{r['server']}.{r['tool_name']} definition contains "
+                    r["ids"], f"{r['server']}.{r['tool_name']} definition contains "
                                      f"{inert(r['hit'], limit=40)!r}")
             for r in rows]
 
@@ -77,17 +78,17 @@ def tool_poisoning(ctx: RuleContext) -> list[Finding]:
 def tool_shadowing(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_DEFS + """
     , tools AS (
-      SELECT server, tool_name, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id,
+      SELECT server, tool_name, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:4] AS ids,
              translate(regexp_replace(lower(tool_name), '[-_. ]', '', 'g'), '0135', 'oles') AS norm
       FROM named GROUP BY server, tool_name
     )
-    SELECT a.server AS server_a, a.tool_name AS tool_a, a.event_id AS event_a, b.server AS server_b,
-           b.tool_name AS tool_b, b.event_id AS event_b, greatest(a.first_seen, b.first_seen) AS t
+    SELECT a.server AS server_a, a.tool_name AS tool_a, a.ids AS ids_a, b.server AS server_b,
+           b.tool_name AS tool_b, b.ids AS ids_b, greatest(a.first_seen, b.first_seen) AS t
     FROM tools a JOIN tools b ON a.norm = b.norm AND a.server < b.server
     """)
     return [finding("tool_shadowing", r["t"], {"server": r["server_b"], "tool": r["tool_b"],
                                                "shadowed_server": r["server_a"], "shadowed_tool": r["tool_a"]},
-                    [r["event_a"], r["event_b"]],
+                    [*r["ids_a"], *r["ids_b"]],
                     f"{r['server_b']}.{r['tool_b']} {'duplicates' if r['tool_a'] == r['tool_b'] else 'looks like'} "
                     f"{r['server_a']}.{r['tool_a']}")
             for r in rows]
@@ -98,7 +99,7 @@ def tool_shadowing(ctx: RuleContext) -> list[Finding]:
       "seen more than a day after the store's history begins.")
 def shadow_server(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(f"""
-    SELECT {SERVER_KEY} AS server, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id,
+    SELECT {SERVER_KEY} AS server, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:4] AS ids,
            list_distinct(list(server_url) FILTER (WHERE server_url IS NOT NULL)) AS urls,
            list_distinct(list(server_binary_sha256) FILTER (WHERE server_binary_sha256 IS NOT NULL)) AS binaries,
            count(DISTINCT host_name) AS hosts,
@@ -119,10 +120,10 @@ def shadow_server(ctx: RuleContext) -> list[Finding]:
             if bad_bins and inv.binary_sha256:
                 reasons.append(f"binary {bad_bins[0][:12]} not approved")
             if reasons:
-                out.append(finding("shadow_server", r["first_seen"], {"server": r["server"]}, [r["event_id"]],
+                out.append(finding("shadow_server", r["first_seen"], {"server": r["server"]}, r["ids"],
                                    f"server {r['server']} on {r['hosts']} host(s): {'; '.join(reasons)}"))
         elif (r["first_seen"] - r["history_start"]).total_seconds() > 86400:
-            out.append(finding("shadow_server", r["first_seen"], {"server": r["server"]}, [r["event_id"]],
+            out.append(finding("shadow_server", r["first_seen"], {"server": r["server"]}, r["ids"],
                                f"server {r['server']} new to the fleet: first seen {r['first_seen']:%Y-%m-%d %H:%M}, "
                                f"{(r['first_seen'] - r['history_start']).days} days after history begins",
                                Severity.LOW))

@@ -59,7 +59,9 @@ class EventMaker:
         """A tools/call request and its result."""
         rid = rid or f"r{self.n}"
         common = {"method": "tools/call", "tool_name": tool, "jsonrpc_id": rid, "initiator": "client", **fields}
-        req = self(seconds, message_kind="request", arguments_json=json.dumps(arguments or {}, ensure_ascii=False), **common)
+        req = self(seconds, message_kind="request", arguments_json=json.dumps(arguments or {}, ensure_ascii=False),
+                   **common)
         res = self(seconds + 0.01, message_kind="result", status="ok", duration_ms=10.0,
-                   result_json=json.dumps(result if result is not None else {"content": []}, ensure_ascii=False), **common)
+                   result_json=json.dumps(result if result is not None else {"content": []}, ensure_ascii=False),
+                   **common)
         return [req, res]

@@ -15,7 +15,7 @@ SIZE = (160, 48)
 pytestmark = pytest.mark.anyio
 
 
-async def _settle(pilot) -> None:  # noqa: ANN001 - textual Pilot
+async def _settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -89,7 +89,7 @@ async def test_follow_data_flow_and_definition_diff(incident: Path) -> None:
         assert "IMPORTANT" in diff and "+" in diff
 
 
-def _walk(node):  # noqa: ANN001, ANN202
+def _walk(node):
     yield node
     for child in node.children:
         yield from _walk(child)

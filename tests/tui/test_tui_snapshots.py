@@ -9,19 +9,19 @@ from mcp_blackbox.tui.app import InvestigatorApp
 SIZE = (150, 45)
 
 
-async def _ready(pilot) -> None:  # noqa: ANN001 - textual Pilot
+async def _ready(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     pilot.app.clear_notifications()
     await pilot.pause()
 
 
-def test_overview_snapshot(snap_compare, incident: Path) -> None:  # noqa: ANN001 - plugin fixture
+def test_overview_snapshot(snap_compare, incident: Path) -> None:
     assert snap_compare(InvestigatorApp(incident), terminal_size=SIZE, run_before=_ready)
 
 
-def test_findings_snapshot(snap_compare, incident: Path) -> None:  # noqa: ANN001
-    async def go(pilot) -> None:  # noqa: ANN001
+def test_findings_snapshot(snap_compare, incident: Path) -> None:
+    async def go(pilot) -> None:
         await _ready(pilot)
         await pilot.press("2")
         await pilot.pause()
@@ -29,8 +29,8 @@ def test_findings_snapshot(snap_compare, incident: Path) -> None:  # noqa: ANN00
     assert snap_compare(InvestigatorApp(incident), terminal_size=SIZE, run_before=go)
 
 
-def test_chain_snapshot(snap_compare, incident: Path) -> None:  # noqa: ANN001
-    async def go(pilot) -> None:  # noqa: ANN001
+def test_chain_snapshot(snap_compare, incident: Path) -> None:
+    async def go(pilot) -> None:
         await _ready(pilot)
         await pilot.press("2", "enter")
         await _ready(pilot)

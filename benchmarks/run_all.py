@@ -1,0 +1,26 @@
+"""`make bench`: every benchmark, one after the other, each printing its figures and same-run baseline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ("bench_emitter.py", "bench_wrap.py", "bench_collector.py", "bench_forensics.py", "bench_tui_first_screen.py")
+
+
+def main() -> int:
+    failed = []
+    for name in ORDER:
+        print(f"\n=== {name} ===", flush=True)
+        code = subprocess.run([sys.executable, str(HERE / name)], cwd=HERE.parent, check=False).returncode
+        if code:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
