@@ -110,13 +110,16 @@ class Fleet:
         if not self.rows:
             return
         self.rows.sort(key=lambda r: r["event_time"])
-        table = pa.Table.from_pylist(self.rows, schema=arrow_schema())
-        day = self.rows[0]["event_time"].strftime("%Y-%m-%d")
-        target = self.root / "events" / f"date={day}"
-        target.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, target / f"gen-{self.file_no}-0-{len(self.rows) - 1}.parquet", compression="zstd",
-                       row_group_size=100_000)
-        self.file_no += 1
+        by_day: dict[str, list[dict[str, Any]]] = {}
+        for row in self.rows:
+            by_day.setdefault(row["event_time"].strftime("%Y-%m-%d"), []).append(row)
+        for day, rows in by_day.items():  # one file per day partition, as the collector lays them out
+            target = self.root / "events" / f"date={day}"
+            target.mkdir(parents=True, exist_ok=True)
+            table = pa.Table.from_pylist(rows, schema=arrow_schema())
+            pq.write_table(table, target / f"gen-{self.file_no}-0-{len(rows) - 1}.parquet", compression="zstd",
+                           row_group_size=100_000)
+            self.file_no += 1
         self.rows = []
 
     # -- one conversation -------------------------------------------------------------------------
