@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from mcp_blackbox import __version__
 from mcp_blackbox.collector.emit.config import CaptureConfig, load_config
-from mcp_blackbox.collector.emit.sinks import Sink, SinkError, open_sink
+from mcp_blackbox.collector.emit.sinks import Sink, SinkError, SpoolSink, open_sink
 from mcp_blackbox.schema.enums import EmitterRole, EventType
 from mcp_blackbox.schema.ids import uuid7
 from mcp_blackbox.schema.model import AuditEvent
@@ -141,14 +141,31 @@ class Emitter:
         self._sequence = 0
         self._prev_sha: str | None = None
         self._reported_loss = 0
-        self.sink: Sink = sink if sink is not None and not isinstance(sink, str) else open_sink(
-            self.config.sink, self.instance_id, overflow_dir=self.config.spool_fallback_dir,
-            kafka_options=self.config.kafka_options)
+        self.sink: Sink = sink if sink is not None and not isinstance(sink, str) else self._open_sink()
         self._thread = threading.Thread(target=self._run, name=f"mcp-blackbox-emitter-{component}", daemon=True)
         self._thread.start()
         _LIVE.add(self)
         if install_signal_handler:
             _install_sigterm()
+
+    def _open_sink(self) -> Sink:
+        """The configured sink; if it cannot be opened, the overflow spool; else a sink that counts loss.
+
+        Opening never raises into the host program (an unwritable directory is an operator's problem
+        to fix, announced on stderr and in `emitter_loss` events, not a crash of the host).
+        """
+        try:
+            return open_sink(self.config.sink, self.instance_id, overflow_dir=self.config.spool_fallback_dir,
+                             kafka_options=self.config.kafka_options)
+        except OSError as exc:
+            log.warning("mcp-blackbox: sink %s unusable (%s); recording to the overflow spool %s",
+                        self.config.sink, exc.strerror or exc, self.config.spool_fallback_dir)
+        try:
+            return SpoolSink(self.config.spool_fallback_dir, self.instance_id)
+        except OSError as exc:
+            log.warning("mcp-blackbox: overflow spool %s unusable too (%s); events will be counted as lost",
+                        self.config.spool_fallback_dir, exc.strerror or exc)
+            return _LossSink(f"no usable sink: {exc.strerror or exc}")
 
     # -- the caller's side ------------------------------------------------------------------------
 
@@ -338,6 +355,22 @@ class Emitter:
         self._reported_loss = total
         self.stats.loss_events += 1
         log.warning("mcp-blackbox: %d events lost (%s); recorded as an emitter_loss event", new, reason)
+
+
+class _LossSink:
+    """Used when no sink can be opened: every batch is a counted, reported loss."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def send_many(self, records: list[tuple[str, bytes]]) -> None:
+        raise SinkError(self.reason, len(records))
+
+    def flush(self, timeout: float) -> bool:
+        return False
+
+    def close(self, timeout: float) -> None:
+        return None
 
 
 def default_emitter(role: EmitterRole | str, component: str, *, sink: str | None = None,

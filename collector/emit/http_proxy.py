@@ -214,6 +214,8 @@ class HttpProxy:
             await response.aclose()
         if method == "DELETE" and session_id and response.status_code < 300:
             norm.lifecycle("session_closed", **_actor(info))
+            with self._lock:
+                self._by_session.pop(session_id, None)  # a closed session's state is no longer needed
 
     async def _relay(self, norm: ConnectionNormalizer, method: str, response: httpx2.Response,
                      info: dict[str, Any], send: Send) -> None:
@@ -298,7 +300,7 @@ def _actor(info: dict[str, Any]) -> dict[str, Any]:
 
 def serve(listen: str, upstream: str, emitter: Emitter, *, name: str | None = None) -> None:
     """Run the proxy until interrupted (uvicorn, one process)."""
-    import uvicorn  # noqa: PLC0415 - only the proxy process needs a web server
+    import uvicorn
 
     host, _, port = listen.rpartition(":")
     app = HttpProxy(upstream, emitter, name=name)

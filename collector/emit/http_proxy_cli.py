@@ -6,7 +6,7 @@ import argparse
 from urllib.parse import urlsplit
 
 from mcp_blackbox.collector.emit.config import load_config
-from mcp_blackbox.collector.emit.emitter import Emitter
+from mcp_blackbox.collector.emit.wrap import open_emitter
 from mcp_blackbox.schema.enums import EmitterRole
 from mcp_blackbox.schema.errors import UsageError
 
@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     if not sep or not port.isdigit():
         msg = f"--listen must be HOST:PORT, got {args.listen!r}"
         raise UsageError(msg)
-    from mcp_blackbox.collector.emit.http_proxy import serve  # noqa: PLC0415 - web stack only when serving
+    from mcp_blackbox.collector.emit.http_proxy import serve
 
     config = load_config(args.config, sink=args.sink)
-    emitter = Emitter(EmitterRole.GATEWAY, "http_proxy", config=config, server_config_name=args.name)
+    emitter = open_emitter(EmitterRole.GATEWAY, "http_proxy", config, server_config_name=args.name)
     try:
         serve(args.listen, args.upstream, emitter, name=args.name)
     finally:

@@ -21,13 +21,15 @@ are recorded — exactly the messages the middleware does not see, so nothing is
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import json
 import logging
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from mcp_blackbox.collector.emit.emitter import Emitter, default_emitter
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
@@ -43,11 +45,16 @@ Send = Callable[[Message], Awaitable[None]]
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 
+# Set by the `Server.run` wrapper (stdio, SSE): the connection's normaliser. Handlers run in tasks
+# spawned inside `run`, so the middleware sees it and shares one connection with the stream tap.
+_RUN_NORMALIZER: contextvars.ContextVar[ConnectionNormalizer | None] = contextvars.ContextVar(
+    "mcp_blackbox_server_run", default=None)
+
 
 def _identity() -> dict[str, Any]:
     """The validated access token of the current request, as normaliser `http` fields (never the token)."""
     try:
-        from mcp.server.auth.middleware.auth_context import get_access_token  # noqa: PLC0415 - mcp is optional
+        from mcp.server.auth.middleware.auth_context import get_access_token
     except ImportError:
         return {}
     token = get_access_token()
@@ -126,7 +133,9 @@ class BlackboxServerMiddleware:
         try:
             http = {**_request_facts(ctx.request), **_identity()}
             transport = Transport.STREAMABLE_HTTP if ctx.request is not None else Transport.STDIO
-            norm = self.normalizer_for(ctx.session, http.get("mcp_session_id"), transport)
+            # ServerSession is a per-request facade on 2.x; its Connection is the per-client object.
+            conn = getattr(ctx.session, "_connection", None) or ctx.session
+            norm = _RUN_NORMALIZER.get() or self.normalizer_for(conn, http.get("mcp_session_id"), transport)
             params = dict(ctx.params or {})
             if ctx.meta and "_meta" not in params:
                 params["_meta"] = dict(ctx.meta)
@@ -174,8 +183,65 @@ def instrument_server(server: Any, emitter: Emitter | None = None, *,
     emitter = emitter or default_emitter(EmitterRole.SERVER, "sdk_server", server_config_name=name)
     middleware = BlackboxServerMiddleware(emitter, server_config_name=name)
     server.middleware.append(middleware)
-    server._mcp_blackbox = middleware  # noqa: SLF001 - lets instrument_app find the same emitter
+    server._mcp_blackbox = middleware  # lets instrument_app find the same emitter
+    lowlevel = getattr(server, "_lowlevel_server", server)
+    if callable(getattr(lowlevel, "run", None)):
+        lowlevel.run = _tap_run(lowlevel.run, middleware)
     return middleware
+
+
+class _ServerStreamTap:
+    """Stream tap for `Server.run`: only what the middleware cannot see (server-initiated traffic)."""
+
+    def __init__(self, norm: ConnectionNormalizer) -> None:
+        self.norm = norm
+
+    def outbound(self, item: Any) -> Any:
+        """Server → client: requests and notifications the server starts (results are the middleware's)."""
+        try:
+            wire = _wire_of(item)
+            if wire is not None and "method" in wire:
+                self.norm.observe(wire, Direction.SERVER_TO_CLIENT)
+        except Exception as exc:  # noqa: BLE001 - recording must never break the server
+            log.warning("mcp-blackbox: server tap could not record an outbound message: %s", exc)
+        return item
+
+    def inbound(self, item: Any) -> None:
+        """Client → server: the client's answers to server-initiated requests."""
+        try:
+            wire = _wire_of(item)
+            if wire is not None and "method" not in wire:
+                self.norm.observe(wire, Direction.CLIENT_TO_SERVER)
+        except Exception as exc:  # noqa: BLE001 - recording must never break the server
+            log.warning("mcp-blackbox: server tap could not record an inbound message: %s", exc)
+
+
+def _wire_of(item: Any) -> dict[str, Any] | None:
+    message = getattr(item, "message", None)
+    if message is None:
+        return None
+    message = getattr(message, "root", message)
+    if hasattr(message, "model_dump"):
+        return dict(message.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    return dict(message) if isinstance(message, dict) else None
+
+
+def _tap_run(run: Callable[..., Awaitable[None]], middleware: BlackboxServerMiddleware) -> Callable[..., Any]:
+    """Wrap `Server.run(read, write, …)` (stdio, SSE) with the stream tap; HTTP uses `instrument_app`."""
+    from mcp_blackbox.collector.emit.sdk_client import _TapRead, _TapWrite
+
+    @functools.wraps(run)
+    async def wrapped(read_stream: Any, write_stream: Any, *args: Any, **kwargs: Any) -> None:
+        norm = ConnectionNormalizer(middleware.emitter, transport=Transport.STDIO,
+                                    server_config_name=middleware.server_config_name)
+        tap = cast(Any, _ServerStreamTap(norm))
+        token = _RUN_NORMALIZER.set(norm)
+        try:
+            await run(_TapRead(read_stream, tap), _TapWrite(write_stream, tap), *args, **kwargs)
+        finally:
+            _RUN_NORMALIZER.reset(token)
+
+    return wrapped
 
 
 class _SSEData:

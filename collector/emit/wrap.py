@@ -12,6 +12,7 @@ Lifecycle events: `server_spawn` (command, resolved binary path and its SHA-256,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mcp_blackbox.collector.emit.config import CaptureConfig
 from mcp_blackbox.collector.emit.emitter import Emitter
@@ -106,6 +107,25 @@ class LineSplitter:
         self._parts, self._size, self._skipping = [], 0, False
 
 
+def open_emitter(role: EmitterRole, component: str, config: CaptureConfig, **static: Any) -> Emitter:
+    """An emitter for a proxy process; an unusable sink falls back to the overflow spool, loudly.
+
+    The server must still start (it is the host's tool), but never unrecorded in silence: the
+    fallback is logged on stderr; if even the fallback spool cannot be opened, one clear line.
+    """
+    try:
+        return Emitter(role, component, config=config, install_signal_handler=False, **static)
+    except OSError as exc:
+        fallback = dataclasses.replace(config, sink=f"spool://{config.spool_fallback_dir}")
+        log.warning("mcp-blackbox %s: sink %s unusable (%s); recording to spool %s instead", component,
+                    config.sink, exc.strerror or exc, config.spool_fallback_dir)
+        try:
+            return Emitter(role, component, config=fallback, install_signal_handler=False, **static)
+        except OSError as exc2:
+            msg = f"cannot open sink {config.sink} nor the fallback spool: {exc2.strerror or exc2}"
+            raise UsageError(msg) from exc2
+
+
 @dataclass
 class WrapResult:
     """How the wrapped server ended."""
@@ -127,8 +147,8 @@ class StdioProxy:
         self.binary = shutil.which(self.command[0]) or self.command[0]
         self.stdin = stdin or sys.stdin.buffer
         self.stdout = stdout or sys.stdout.buffer
-        self.emitter = Emitter(EmitterRole.GATEWAY, "wrap", config=config, install_signal_handler=False,
-                               server_config_name=self.name, server_command=" ".join(self.command))
+        self.emitter = open_emitter(EmitterRole.GATEWAY, "wrap", config, server_config_name=self.name,
+                                    server_command=" ".join(self.command))
         self.normalizer = ConnectionNormalizer(self.emitter, transport=Transport.STDIO, server_config_name=self.name)
         self.child: subprocess.Popen[bytes] | None = None
 

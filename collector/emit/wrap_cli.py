@@ -27,4 +27,4 @@ def run(args: argparse.Namespace) -> int:
     if command and command[0] == "--":
         command = command[1:]
     config = load_config(args.config, sink=args.sink)
-    return StdioProxy(command, name=args.name, config=config).run().exit_code
+    return int(StdioProxy(command, name=args.name, config=config).run().exit_code)

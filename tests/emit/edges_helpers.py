@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mcp.server.mcpserver import Context  # module level: the SDK resolves the tool's annotations here
+
 REPO = Path(__file__).resolve().parents[2]
 ISSUER = "https://auth.example.test"
 
@@ -49,9 +51,11 @@ def make_jwt(claims: dict[str, Any]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
-def start_upstream(port: int, *, auth: bool = False) -> subprocess.Popen[bytes]:
+def start_upstream(port: int, *, auth: bool = False, instrument: Path | None = None) -> subprocess.Popen[bytes]:
     args = [sys.executable, __file__, str(port)] + (["--auth"] if auth else [])
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    if instrument is not None:
+        args += ["--instrument", str(instrument)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_port(port, proc)
     return proc
 
@@ -65,12 +69,44 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         proc.wait(10)
 
 
+def _instrument(server: Any) -> Any:
+    """With --instrument SPOOL: the sdk_server hook records into that spool (middleware + ASGI wrapper)."""
+    if "--instrument" not in sys.argv:
+        return None
+    from mcp_blackbox.collector.emit.emitter import Emitter
+    from mcp_blackbox.collector.emit.sdk_server import instrument_server
+
+    spool = sys.argv[sys.argv.index("--instrument") + 1]
+    emitter = Emitter("server", "sdk_server", sink=f"spool://{spool}")
+    return instrument_server(server, emitter, server_config_name="helpdesk")
+
+
+def _add_gated_tool(server: Any) -> None:
+    """`gated(path)`: reports progress, then waits until `path` exists (at most 20 s).
+
+    The test creates the file only after it has read the progress event off the wire, so the call
+    finishes only if every hop delivers SSE events as they happen (a buffering proxy would stall it).
+    """
+    async def gated(path: str, ctx: Context) -> str:
+        import anyio
+
+        await ctx.report_progress(1, 2, "waiting for the gate")
+        for _ in range(200):
+            if Path(path).exists():
+                return "gate opened"
+            await anyio.sleep(0.1)
+        return "gate never opened"
+
+    server.tool()(gated)
+
+
 def build_app(port: int, *, auth: bool) -> Any:
     sys.path.insert(0, str(REPO))
     from mcp.server.auth.provider import AccessToken
     from mcp.server.auth.settings import AuthSettings
     from mcp.server.mcpserver import MCPServer
     from mcp.server.transport_security import TransportSecuritySettings
+    from pydantic import AnyHttpUrl
 
     from samples.servers import helpdesk
 
@@ -88,20 +124,36 @@ def build_app(port: int, *, auth: bool) -> Any:
                                claims=claims)
 
     server: Any = helpdesk.server
+    _add_gated_tool(server)
     if auth:
         server = MCPServer("helpdesk", token_verifier=UnsignedJwtVerifier(),
-                           auth=AuthSettings(issuer_url=ISSUER, resource_server_url=f"http://127.0.0.1:{port}/mcp",
+                           auth=AuthSettings(issuer_url=AnyHttpUrl(ISSUER),
+                                             resource_server_url=AnyHttpUrl(f"http://127.0.0.1:{port}/mcp"),
                                              required_scopes=["tickets"], validate_token_resource=False))
         server.tool()(helpdesk.get_ticket)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True,
                                          allowed_hosts=["127.0.0.1:*", "localhost:*"],
                                          allowed_origins=["http://127.0.0.1:*", "http://localhost:*"])
-    return server.streamable_http_app(transport_security=security)
+    app = server.streamable_http_app(transport_security=security)
+    hook = _instrument(server)
+    if hook is not None:
+        from mcp_blackbox.collector.emit.sdk_server import instrument_app
+
+        return instrument_app(app, hook)
+    return app
 
 
 if __name__ == "__main__":
     import uvicorn
 
+    if sys.argv[1] == "stdio":
+        sys.path.insert(0, str(REPO))
+        from samples.servers import helpdesk
+
+        _add_gated_tool(helpdesk.server)
+        _instrument(helpdesk.server)
+        helpdesk.server.run()
+        sys.exit(0)
     the_port = int(sys.argv[1])
     app = build_app(the_port, auth="--auth" in sys.argv)
     uvicorn.run(app, host="127.0.0.1", port=the_port, log_level="warning")

@@ -32,7 +32,7 @@ class Pair:
         self.spool = tmp / "gateway"
         self.upstream_port, self.port = free_port(), free_port()
         self.upstream = start_upstream(self.upstream_port, auth=auth)
-        self.proxy = subprocess.Popen([CLI, "proxy", "--listen", f"127.0.0.1:{self.port}", "--upstream",  # noqa: S603
+        self.proxy = subprocess.Popen([CLI, "proxy", "--listen", f"127.0.0.1:{self.port}", "--upstream",
                                        f"http://127.0.0.1:{self.upstream_port}", "--name", "helpdesk",
                                        "--sink", f"spool://{self.spool}"], stderr=subprocess.PIPE)
         wait_port(self.port, self.proxy)
@@ -42,7 +42,8 @@ class Pair:
         """Stop the proxy (it flushes on SIGTERM) and read what it recorded."""
         if self.proxy.poll() is None:
             stop(self.proxy)
-        return spooled(self.spool)
+        events: list[dict[str, Any]] = spooled(self.spool)
+        return events
 
     def close(self) -> None:
         for proc in (self.proxy, self.upstream):
@@ -67,7 +68,7 @@ def auth_pair(tmp_path: Path) -> Iterator[Pair]:
 async def _session(url: str, emitter: Emitter, mode: str, headers: dict[str, str] | None = None) -> str:
     async with httpx2.AsyncClient(headers=headers or {}) as http:
         transport = tap(streamable_http_client(url, http_client=http), emitter, server_config_name="helpdesk")
-        async with Client(transport, mode=mode) as client:  # type: ignore[arg-type]
+        async with Client(transport, mode=mode) as client:
             await client.list_tools()
             result = await client.call_tool("get_ticket", {"ticket_id": "T-1041"})
             return json.dumps(result.structured_content, sort_keys=True)
@@ -123,22 +124,33 @@ def test_legacy_sse_stays_a_stream_and_header_mismatch_is_recorded(pair: Pair) -
             chunks = list(resp.iter_raw())
             session = resp.headers["mcp-session-id"]
         assert b"serverInfo" in b"".join(chunks)
-        # A body that says tools/call under headers that say tools/list: a routing bypass attempt.
+        # A modern body that says tools/call under headers that say tools/list: a routing bypass attempt.
         call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "get_ticket", "arguments": {"ticket_id": "T-1041"},
-            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}
-        http.post(pair.url, json=call, headers={"mcp-method": "tools/list", "mcp-name": "list_tickets",
-                                                "mcp-protocol-version": "2026-07-28"})
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {},
+                      "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"}}}}
+        refused = http.post(pair.url, json=call, headers={"mcp-method": "tools/list", "mcp-name": "list_tickets",
+                                                          "mcp-protocol-version": "2026-07-28"})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == -32020
+        garbage = http.post(pair.url, content=b"{not json", headers={"content-type": "application/json"})
+        assert garbage.status_code == 400
         http.delete(pair.url, headers={"mcp-session-id": session})
     events = pair.events()
     request = next(e for e in events if e.get("method") == "tools/call" and e.get("message_kind") == "request")
     assert "header_mismatch" in (request.get("risk_flags") or [])
     assert request["mcp_method_header"] == "tools/list" and request["mcp_name_header"] == "list_tickets"
-    answered = [e for e in events if e.get("http_status") and e.get("jsonrpc_id") == "2"
-                or (e.get("event_subtype") == "http_rejected" and e.get("mcp_method_header") == "tools/list")]
-    assert answered, "the server's answer (or refusal) to the mismatched request is recorded"
+    error = next(e for e in events if e.get("jsonrpc_id") == "2" and e.get("message_kind") == "error")
+    assert error["http_status"] == 400 and error["error_code"] == -32020 and error["method"] == "tools/call"
+    rejected = [e for e in events if e.get("event_subtype") == "http_rejected"]
+    assert sorted(e["http_status"] for e in rejected) == [400, 400] and all(e["status"] == "error" for e in rejected)
+    assert any(e.get("mcp_method_header") == "tools/list" for e in rejected)
+    anomaly = next(e for e in events if e.get("event_subtype") == "protocol_anomaly"
+                   and e["direction"] == "client_to_server")
+    assert "protocol_anomaly" in anomaly["risk_flags"]
     init_result = next(e for e in events if e.get("method") == "initialize" and e["message_kind"] == "result")
     assert init_result["mcp_session_id"] == session and init_result["http_status"] == 200
+    assert any(e.get("event_subtype") == "session_closed" for e in events)
 
 
 def test_rejections_and_bearer_identity_never_the_token(auth_pair: Pair, tmp_path: Path) -> None:
@@ -179,3 +191,32 @@ def test_rejections_and_bearer_identity_never_the_token(auth_pair: Pair, tmp_pat
     raw = spool_bytes(auth_pair.spool)
     for token in (good, weak):
         assert token.encode() not in raw and token.split(".")[1].encode() not in raw
+
+
+def test_sse_stream_is_relayed_as_it_happens(pair: Pair, tmp_path: Path) -> None:
+    """The tool waits for a file the test creates only after reading its progress event through the proxy."""
+    gate = tmp_path / "gate"
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "gated", "arguments": {"path": str(gate)}, "_meta": {"progressToken": "tok-1"}}}
+    seen: list[str] = []
+    with httpx2.Client(headers={"accept": ACCEPT}, timeout=60) as http:
+        resp = http.post(pair.url, json=init)
+        headers = {"mcp-session-id": resp.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        http.post(pair.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+        with http.stream("POST", pair.url, json=call, headers=headers) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    seen.append(json.loads(line[5:])["method"] if "method" in line else "result")
+                    if seen[-1] == "notifications/progress":
+                        gate.touch()
+                    if seen[-1] == "result":
+                        assert "gate opened" in line
+                        break
+    assert seen == ["notifications/progress", "result"]
+    events = pair.events()
+    progress = next(e for e in events if e.get("method") == "notifications/progress")
+    assert progress["direction"] == "server_to_client" and progress["progress_token"] == "tok-1"
+    result = next(e for e in events if e.get("tool_name") == "gated" and e.get("message_kind") == "result")
+    assert result["duration_ms"] > 0
