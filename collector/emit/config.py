@@ -29,6 +29,7 @@ Only stdlib is imported here: this module runs inside other people's programs.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -101,23 +102,24 @@ def _redaction(section: dict[str, Any], where: str) -> RedactionPolicy:
             extra_keys=section.get("extra_keys", ()), json_paths=section.get("json_paths", ()),
             extra_patterns=section.get("patterns"), defaults=bool(section.get("defaults", True)),
         )
-    except (ValueError, TypeError) as exc:  # a bad regular expression or JSON path
+    except (ValueError, TypeError, re.error) as exc:  # a bad regular expression or JSON path
         msg = f"{where}[redaction]: {exc}"
         raise UsageError(msg) from exc
 
 
-def _kafka_options(section: dict[str, Any]) -> dict[str, Any]:
+def _kafka_options(section: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
     """Pass-through producer options; `<name>_env` reads a secret from the environment."""
     options: dict[str, Any] = {}
     for key, value in section.items():
         if key.endswith("_env") and isinstance(value, str):
-            options[key[: -len("_env")]] = os.environ.get(value, "")
+            options[key[: -len("_env")]] = environ.get(value, "")
         else:
             options[key] = value
     return options
 
 
-def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str) -> CaptureConfig:
+def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
+           environ: dict[str, str] | None = None) -> CaptureConfig:
     changes: dict[str, Any] = {}
     for key, value in data.items():
         if key == "sink":
@@ -135,7 +137,8 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str) -> Captur
         elif key == "redaction":
             changes["redaction"] = _redaction(dict(value), where)
         elif key == "kafka":
-            changes["kafka_options"] = {**config.kafka_options, **_kafka_options(dict(value))}
+            changes["kafka_options"] = {**config.kafka_options,
+                                        **_kafka_options(dict(value), dict(os.environ) if environ is None else environ)}
         elif key == "servers" and where == "config file":
             changes["server_overrides"] = {str(k): dict(v) for k, v in dict(value).items()}
         else:
@@ -157,7 +160,7 @@ def _from_env(config: CaptureConfig, env: dict[str, str]) -> CaptureConfig:
     extra_keys = env.get(ENV_PREFIX + "REDACT_KEYS")
     if extra_keys:
         data["redaction"] = {"extra_keys": [k.strip() for k in extra_keys.split(",") if k.strip()]}
-    return _apply(config, data, where="environment") if data else config
+    return _apply(config, data, where="environment", environ=env) if data else config
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, sink: str | None = None,
@@ -176,7 +179,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, sink: str | None 
         except tomllib.TOMLDecodeError as exc:
             msg = f"capture config {file}: {exc}"
             raise UsageError(msg) from exc
-        config = _apply(config, data, where="config file")
+        config = _apply(config, data, where="config file", environ=environ)
     config = _from_env(config, environ)
     if sink:
         config = replace(config, sink=sink)
