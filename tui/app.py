@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -33,9 +34,16 @@ from textual.widgets import (
 from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
-from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
+from mcp_blackbox.forensics.detections import (
+    SEVERITY_ORDER,
+    Finding,
+    all_rules,
+    register_findings,
+    run_detections,
+)
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused, check
+from mcp_blackbox.schema.enums import Severity
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.tui.cases import Case
 from mcp_blackbox.tui.data import Bench
@@ -143,9 +151,7 @@ class InvestigatorApp(App[int]):
 
     def on_mount(self) -> None:
         self.sub_title = self.bench.path.name
-        self.load_overview()
-        self.load_findings()
-        self.load_sessions()
+        self.load_overview()  # findings and sessions start once the first screen is painted (2 cores)
         self._files = self.bench.file_count()
         self.set_interval(2.0, self._live_tick)
 
@@ -160,9 +166,10 @@ class InvestigatorApp(App[int]):
     def load_overview(self) -> None:
         where, params = self._window_sql()
         # raw_events: the first screen reads file statistics and one column; dedup is not needed for counts
-        head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time), count(DISTINCT connection_id) "  # noqa: S608
+        # count/min/max can be answered from Parquet statistics; the connection count rides on the scan below
+        head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time) "  # noqa: S608
                                 f"FROM raw_events WHERE {where}", params)
-        total, first, last, conns = head.rows[0]
+        total, first, last = head.rows[0]
         buckets: list[float] = []
         if first is not None and last is not None:
             if self.full_window is None:
@@ -173,11 +180,26 @@ class InvestigatorApp(App[int]):
                 f"count(*) FROM raw_events WHERE {where} GROUP BY b ORDER BY b", [first, span, *params])
             counts = dict(hist.rows)
             buckets = [float(counts.get(i, 0)) for i in range(60)]
-        dims = {}
-        for dim, expr in _COUNT_DIMS:
-            dims[dim] = self.bench.query(
-                f"SELECT {expr} AS v, count(*) AS n FROM raw_events WHERE {where} AND {expr} IS NOT NULL "  # noqa: S608
-                "GROUP BY v ORDER BY n DESC LIMIT 50", params).rows
+        # one scan for all four dimensions (grouping sets) instead of four
+        cols = ", ".join(f"{expr} AS {dim}" for dim, expr in _COUNT_DIMS)
+        sets = ", ".join(f"({dim})" for dim, _ in _COUNT_DIMS)
+        grouped = self.bench.query(
+            f"SELECT {cols}, grouping({', '.join(d for d, _ in _COUNT_DIMS)}) = 15 AS whole, "  # noqa: S608
+            f"approx_count_distinct(connection_id) AS conns, count(*) AS n "
+            f"FROM raw_events WHERE {where} GROUP BY GROUPING SETS ({sets}, ())", params).rows
+        dims: dict[str, list[tuple[Any, ...]]] = {dim: [] for dim, _ in _COUNT_DIMS}
+        conns = 0
+        for row in grouped:
+            values, whole, n = row[: len(_COUNT_DIMS)], row[-3], row[-1]
+            if whole:  # the empty grouping set: the whole window
+                conns = int(row[-2])
+                continue
+            # exactly one dimension is grouped per row; its value may be NULL (not shown, as before)
+            for (dim, _), value in zip(_COUNT_DIMS, values, strict=True):
+                if value is not None:
+                    dims[dim].append((value, n))
+        for dim in dims:
+            dims[dim] = sorted(dims[dim], key=lambda r: (-r[1], str(r[0])))[:50]  # ties in a stable order
         self.call_from_thread(self._show_overview, total, first, last, conns, buckets, dims)
 
     def _show_overview(self, total: int, first: datetime | None, last: datetime | None, conns: int,
@@ -200,6 +222,8 @@ class InvestigatorApp(App[int]):
         if self.first_screen_seconds is None:
             self.first_screen_seconds = time.perf_counter() - self._started
             self.log(f"first screen in {self.first_screen_seconds:.3f}s")
+            self.load_findings()
+            self.load_sessions()
 
     def action_zoom(self, zoom_in: bool) -> None:
         if not zoom_in or self.full_window is None:
@@ -217,11 +241,21 @@ class InvestigatorApp(App[int]):
         cur_store = self.bench.worker_store()
         started = time.perf_counter()
         try:
-            findings = run_detections(cur_store)
-        except StoreError as exc:
-            self.call_from_thread(self.notify, f"detections failed: {exc}", severity="error")
+            # rule by rule, so quitting or cancelling stops between rules (an interrupt ends the current one)
+            findings: list[Finding] = []
+            for rule_id in sorted(all_rules()):
+                if self.bench.closing.is_set():
+                    return
+                findings.extend(run_detections(cur_store, [rule_id]))
+            findings.sort(key=lambda f: (SEVERITY_ORDER[Severity(f.severity)], f.time, f.rule_id))
+            register_findings(cur_store, findings)
+        except (StoreError, duckdb.Error) as exc:
+            # cancelled (escape / quit interrupts the cursor) or a store problem: say so, never crash
+            if self.is_running:
+                self.call_from_thread(self.notify, f"detections stopped: {exc}", severity="error")
             return
-        register_findings(cur_store, findings)
+        finally:
+            self.bench.release(cur_store)
         self.call_from_thread(self._show_findings, findings, time.perf_counter() - started)
 
     def _show_findings(self, findings: list[Finding], seconds: float) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from mcp_blackbox.forensics.sqlguard import lock_down
 from mcp_blackbox.forensics.store import Store, open_store
 
@@ -33,14 +35,27 @@ class Bench:
     store: Store = field(init=False)
     _running: dict[int, Any] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    closing: threading.Event = field(default_factory=threading.Event, init=False)
 
     def __post_init__(self) -> None:
         self.store = open_store(self.path)
         lock_down(self.store)  # the whole bench reads only the store; settings locked
 
     def worker_store(self) -> Store:
-        """A Store on its own cursor, for one worker thread."""
-        return Store(self.path, self.store.con.cursor())
+        """A Store on its own cursor, for one worker thread; `cancel_all()` interrupts it too.
+
+        Long multi-query jobs (the detection suite) run here; call `release()` when done.
+        """
+        cur = self.store.con.cursor()
+        with self._lock:
+            self._running[id(cur)] = cur
+        return Store(self.path, cur)
+
+    def release(self, store: Store) -> None:
+        """Forget a worker store's cursor and close it."""
+        with self._lock:
+            self._running.pop(id(store.con), None)
+        store.con.close()
 
     def query(self, sql: str, params: list[Any] | None = None) -> Result:
         """Run on a fresh cursor; `cancel_all()` interrupts it from the UI thread."""
@@ -73,5 +88,20 @@ class Bench:
         return sum(1 for _ in (self.path / "events").glob("**/*.parquet"))
 
     def close(self) -> None:
-        """Close the store."""
-        self.store.close()
+        """Interrupt and close every worker cursor (so no thread outlives the app), then the store."""
+        with self._lock:
+            cursors = list(self._running.values())
+            self._running.clear()
+        self.closing.set()
+        for cur in cursors:
+            cur.interrupt()
+            try:
+                cur.close()  # a multi-query job's next statement then fails fast instead of running on
+            except duckdb.Error:
+                # busy right now (DuckDB refuses to close mid-call): the interrupt ends the call, and the
+                # worker sees `closing` and stops before its next statement
+                continue
+        try:
+            self.store.close()
+        except duckdb.Error:
+            return  # a worker still holds the database; it is released when that thread ends

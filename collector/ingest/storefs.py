@@ -79,19 +79,26 @@ def create_exclusive(final: Path, data: bytes) -> bool:
 
     The put-if-absent that serialises manifest commits between several collectors and compaction.
     """
-    tmp = temp_path(final)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(tmp, final)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(final.parent)
-    return True
+    for attempt in range(3):
+        tmp = temp_path(final)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:
+            # A starting collector removed our temp file as a crash leftover: write it again.
+            if attempt == 2:
+                raise
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(final.parent)
+        return True
+    return False  # unreachable: the last attempt returns or raises
 
 
 def sha256_file(path: Path) -> str:
@@ -122,3 +129,14 @@ def temp_files(root: Path) -> list[Path]:
         if base.is_dir():
             out.extend(p for p in base.rglob(f"{TMP_PREFIX}*"))
     return out
+
+
+def remove_manifest_temps(root: Path) -> None:
+    """Delete temp manifests left by a writer killed between writing and linking one.
+
+    Safe while other writers run: `create_exclusive` rewrites a temp file that vanished under it.
+    """
+    base = root / MANIFESTS
+    if base.is_dir():
+        for tmp in base.glob(f"{TMP_PREFIX}*"):
+            tmp.unlink(missing_ok=True)

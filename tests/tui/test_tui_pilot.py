@@ -16,8 +16,10 @@ pytestmark = pytest.mark.anyio
 
 
 async def _settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    # a worker may start another (the overview starts findings and sessions once it has painted)
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def _screen_text(app: InvestigatorApp) -> str:

@@ -10,7 +10,11 @@ SIZE = (150, 45)
 
 
 async def _ready(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+    # the overview's worker starts the findings and sessions workers once it has painted; tables resize on idle
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
     await pilot.pause()
     pilot.app.clear_notifications()
     await pilot.pause()
