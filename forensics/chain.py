@@ -13,6 +13,7 @@ definition in force for every call. `to_tree_text`, `to_json` and `to_markdown` 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from typing import Any
 from mcp_blackbox.forensics.dataflow import find_flows
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.store import Store
+from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.errors import StoreError
 
 _COLUMNS = (
@@ -32,6 +34,7 @@ _COLUMNS = (
     "approval, risk_flags, redacted_paths, attributes_json, agent_id, user_id, error_message, protocol_era"
 )
 _KINDS = ("event_id", "conversation_id", "tool_call_id", "trace_id", "connection_id")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _PARENT_PRIORITY = ("response", "client_server", "host_decision", "approval", "mrtr_round", "cancel", "progress",
                     "task", "prompt")
 
@@ -152,50 +155,75 @@ class Chain:
 
 
 def _rows(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = store.con.execute(f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY event_time, event_id", params)  # noqa: S608 - where is built from constants
+    """Events matching `where`, deduplicated, in time order.
+
+    The filter runs on `raw_events` and deduplication after it: copies of one event_id are the same event,
+    so a predicate on its content keeps all copies or none. Filtering first lets DuckDB push the predicate
+    into the Parquet scan (zone maps, dictionary, bloom filters) instead of deduplicating the whole store.
+    """
+    cur = store.con.execute(f"SELECT {_COLUMNS} FROM raw_events WHERE {where} {DEDUP} "  # noqa: S608 - constants
+                            "ORDER BY event_time, event_id", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _resolve(store: Store, ident: str) -> str:
+def _union_rows(store: Store, parts: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+    """Several single-predicate lookups in one statement (an OR of them would defeat filter pushdown)."""
+    sql = " UNION ALL ".join(f"(SELECT {_COLUMNS} FROM raw_events WHERE {where})" for where, _ in parts)  # noqa: S608 - constants
+    cur = store.con.execute(sql, [p for _, params in parts for p in params])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _placeholders(values: list[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _resolve(store: Store, ident: str) -> tuple[str, list[dict[str, Any]]]:
+    """The kind of `ident` (the first of `_KINDS` that carries it) and the events carrying it (the seed).
+
+    event_id is only tried for UUID-shaped ids (the schema requires UUIDv7), saving a scan for the rest.
+    """
     for kind in _KINDS:
-        hit = store.con.execute(f"SELECT 1 FROM events WHERE {kind} = ? LIMIT 1", [ident]).fetchall()  # noqa: S608
-        if hit:
-            return kind
+        if kind == "event_id" and not _UUID_RE.fullmatch(ident):
+            continue
+        rows = _rows(store, f"{kind} = ?", [ident])
+        if rows:
+            return kind, rows
     msg = f"no event, conversation, tool call, trace or connection with id {ident!r} in {store.root}"
     raise StoreError(msg)
 
 
-def _gather(store: Store, ident: str, kind: str) -> list[dict[str, Any]]:
+def _gather(store: Store, ident: str, kind: str, seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if kind == "event_id":
-        row = _rows(store, "event_id = ?", [ident])[0]
+        row = seed[0]
         for key in ("conversation_id", "trace_id", "connection_id"):
             if row.get(key):
-                return _gather(store, row[key], key)
-    seed = _rows(store, f"{kind} = ?", [ident])
+                return _gather(store, row[key], key, _rows(store, f"{key} = ?", [row[key]]))
     call_ids = sorted({r["tool_call_id"] for r in seed if r["tool_call_id"]})
     traces = sorted({r["trace_id"] for r in seed if r["trace_id"]})
     conns = sorted({r["connection_id"] for r in seed})
     end = max(r["event_time"] for r in seed)
-    clauses = [f"{kind} = ?"]
-    params: list[Any] = [ident]
+    parts: list[tuple[str, list[Any]]] = []
     if call_ids:
-        clauses.append("tool_call_id IN (SELECT unnest(?))")
-        params.append(call_ids)
+        parts.append((f"tool_call_id IN ({_placeholders(call_ids)})", call_ids))
     if traces:
-        clauses.append("trace_id IN (SELECT unnest(?))")
-        params.append(traces)
+        parts.append((f"trace_id IN ({_placeholders(traces)})", traces))
     if kind in ("conversation_id", "connection_id", "tool_call_id"):
         # the catalogs in force on the connections involved (definitions, changes) up to the end
-        clauses.append("(connection_id IN (SELECT unnest(?)) AND event_type = 'catalog' AND event_time <= ?)")
-        params.extend([conns, end])
-    rows = _rows(store, " OR ".join(clauses), params)
+        parts.append((f"event_type = 'catalog' AND event_time <= ? AND connection_id IN ({_placeholders(conns)})",
+                      [end, *conns]))
+    found = {r["event_id"]: r for r in seed}
+    if parts:
+        for r in _union_rows(store, parts):
+            found.setdefault(r["event_id"], r)  # copies of one event are identical in these columns
     # the other side of each call (gateway/server events share the trace), their catalogs too
-    more_conns = sorted({r["connection_id"] for r in rows} - set(conns))
+    more_conns = sorted({r["connection_id"] for r in found.values()} - set(conns))
     if more_conns and kind != "trace_id":
-        rows += _rows(store, "connection_id IN (SELECT unnest(?)) AND event_type = 'catalog' AND event_time <= ? "
-                      "AND event_id NOT IN (SELECT unnest(?))", [more_conns, end, [r["event_id"] for r in rows]])
-    return sorted(rows, key=lambda r: (r["event_time"], r["event_id"]))
+        for r in _union_rows(store, [(f"event_type = 'catalog' AND event_time <= ? AND connection_id IN "
+                                      f"({_placeholders(more_conns)})", [end, *more_conns])]):
+            found.setdefault(r["event_id"], r)
+    return sorted(found.values(), key=lambda r: (r["event_time"], r["event_id"]))
 
 
 # -- edges ----------------------------------------------------------------------------------------
@@ -425,8 +453,8 @@ def _creates_cycle(edge: ChainEdge, parent: dict[str, ChainEdge]) -> bool:
 
 def build_chain(store: Store, ident: str) -> Chain:
     """The action chain for a conversation, tool call, trace, connection or event id."""
-    kind = _resolve(store, ident)
-    rows = _gather(store, ident, kind)
+    kind, seed = _resolve(store, ident)
+    rows = _gather(store, ident, kind, seed)
     edges = _edges(rows)
     roots = _tree(rows, edges)
     return Chain(ident=ident, ident_kind=kind, roots=roots, edges=edges, event_ids=[r["event_id"] for r in rows],

@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print a chain (or a blast radius)."""
-    store = open_store(args.store)
+    # a chain reads raw_events directly; only the blast radius (over `calls`) needs `events` prepared
+    store = open_store(args.store, prepare=bool(args.blast_radius))
     try:
         if args.blast_radius:
             rows = blast_radius(store, server=args.server, tool=args.tool, tool_definition_sha256=args.tool_definition,

@@ -31,11 +31,32 @@ class Store:
 
     root: Path
     con: Any  # duckdb.DuckDBPyConnection
+    #: the event files `events` was prepared for (`views.prepare_events`); None = not prepared (still correct)
+    prepared_files: frozenset[str] | None = None
 
     @property
     def events_glob(self) -> str:
         """Glob of every event Parquet file."""
         return str(self.root / EVENTS_DIR / "**" / "*.parquet")
+
+    def event_files(self) -> frozenset[str]:
+        """Every event Parquet file now in the store."""
+        return frozenset(str(p) for p in (self.root / EVENTS_DIR).glob("**/*.parquet"))
+
+    def prepare(self) -> float:
+        """Prepare `events` for fast queries (see `views.prepare_events`); returns seconds spent."""
+        from mcp_blackbox.forensics.views import prepare_events  # local: views import this module
+
+        return prepare_events(self)
+
+    def refresh(self) -> float:
+        """Re-prepare `events` if files were added or replaced since it was prepared; returns seconds spent."""
+        if self.prepared_files is not None and self.prepared_files == self.event_files():
+            return 0.0
+        from mcp_blackbox.forensics.views import register_views  # local: views import this module
+
+        register_views(self)  # a store that had no files yet has placeholder views
+        return self.prepare()
 
     def has_events(self) -> bool:
         """Whether any event file exists."""
@@ -46,8 +67,13 @@ class Store:
         self.con.close()
 
 
-def open_store(path: str | Path, *, threads: int | None = None) -> Store:
-    """Open `path` read-only; raises StoreError when it is not a store."""
+def open_store(path: str | Path, *, threads: int | None = None, prepare: bool = True) -> Store:
+    """Open `path` read-only; raises StoreError when it is not a store.
+
+    `prepare` (default) makes `events` and the views on it fast (one scan of the event ids, about 1 s per
+    10M events); pass False when only `raw_events` or chains are needed soon (the TUI's first screen) and
+    call `Store.prepare()` later — the views are correct either way, only slower until then.
+    """
     root = Path(path)
     if not root.is_dir():
         msg = f"store {root} does not exist or is not a directory"
@@ -60,8 +86,14 @@ def open_store(path: str | Path, *, threads: int | None = None) -> Store:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
     con.execute("SET TimeZone = 'UTC'")  # evidence times are UTC whatever the analyst's machine says
+    # Parquet footers are parsed once per file, not once per query: a chain lookup on a 10M-event store is a
+    # handful of scans, and re-reading every footer was half of each one. The cache checks each file's
+    # modification time, and the collector never rewrites a published file (compaction writes new names).
+    con.execute("SET parquet_metadata_cache = true")
     store = Store(root, con)
     from mcp_blackbox.forensics.views import register_views  # local: views import store constants
 
     register_views(store)
+    if prepare:
+        store.prepare()
     return store

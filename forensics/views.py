@@ -10,12 +10,18 @@ groups it needs (filters on connection_id, trace_id, event_time push down into t
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Final
 
 from mcp_blackbox.schema.arrow import arrow_schema
 
 if TYPE_CHECKING:
     from mcp_blackbox.forensics.store import Store
+
+#: Deduplication by event_id (the copy ingested first wins), as `events` applies it. Queries that look up a few
+#: events put their filter on `raw_events` and this after it: copies of one event are the same event, so a
+#: filter on its content keeps all of them or none, and the filter still reaches the Parquet scan.
+DEDUP: Final = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingest_time NULLS LAST) = 1"
 
 #: A server's identity across emitters: the host's trusted label first, then the self-reported name.
 SERVER_KEY: Final = "coalesce(server_config_name, server_name, server_url, 'unknown')"
@@ -217,6 +223,37 @@ CREATE TABLE IF NOT EXISTS findings (finding_id VARCHAR, rule_id VARCHAR, title 
 """
 
 
+_EVENTS_PREPARED = f"""
+CREATE OR REPLACE VIEW events AS
+SELECT * EXCLUDE (date) FROM raw_events ANTI JOIN _duplicate_ids USING (event_id)
+UNION ALL
+(SELECT * EXCLUDE (date) FROM raw_events SEMI JOIN _duplicate_ids USING (event_id) {DEDUP})
+"""
+
+
+def prepare_events(store: Store) -> float:
+    """Make `events` cheap to query; returns the seconds it took (one scan of the event_id column).
+
+    The plain definition deduplicates with a window over the whole store for every query, which also stops
+    filters from reaching the Parquet scan: 25 s for one detection rule on 10M events. Prepared, the ids
+    that occur more than once are listed once (a table in this session's memory; the store is not touched)
+    and `events` becomes "every row whose id is unique, plus the first copy of each duplicated id": same
+    rows, but projections and filters push down and the duplicate branch is empty in a healthy store.
+    The list is valid for the files present when it was made: `Store.refresh()` redoes it when files
+    appear (live mode); until then a duplicate arriving in a new file would show twice.
+    """
+    started = time.perf_counter()
+    if not store.has_events():
+        return 0.0
+    files = store.event_files()
+    con = store.con
+    con.execute("CREATE OR REPLACE TABLE _duplicate_ids AS "
+                "SELECT event_id FROM raw_events GROUP BY event_id HAVING count(*) > 1")
+    con.execute(_EVENTS_PREPARED)
+    store.prepared_files = files
+    return time.perf_counter() - started
+
+
 def register_views(store: Store) -> None:
     """Create the views on the store's connection."""
     con = store.con
@@ -227,9 +264,9 @@ def register_views(store: Store) -> None:
             f"'{glob}', hive_partitioning = true, union_by_name = true)"
         )
         con.execute(
-            "CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events "
-            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingest_time NULLS LAST) = 1"
+            f"CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events {DEDUP}"
         )
+        store.prepared_files = None
     else:
         con.execute(f"CREATE OR REPLACE VIEW raw_events AS {_empty_events_sql()}")
         con.execute(f"CREATE OR REPLACE VIEW events AS {_empty_events_sql()}")

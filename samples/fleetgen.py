@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from mcp_blackbox.collector.ingest.parquet_sink import SORT_KEYS, sort_events, write_parquet
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.canonical import tool_catalog_sha256, tool_definition_sha256
 
@@ -74,6 +74,7 @@ class Fleet:
         self.target = n_events
         self.count = 0
         self.file_no = 0
+        self.schema = arrow_schema()
         self.rows: list[dict[str, Any]] = []
         self.seq: dict[str, int] = {}
         scale = max(1, n_events // 20_000)
@@ -116,9 +117,10 @@ class Fleet:
         for day, rows in by_day.items():  # one file per day partition, as the collector lays them out
             target = self.root / "events" / f"date={day}"
             target.mkdir(parents=True, exist_ok=True)
-            table = pa.Table.from_pylist(rows, schema=arrow_schema())
-            pq.write_table(table, target / f"gen-{self.file_no}-0-{len(rows) - 1}.parquet", compression="zstd",
-                           row_group_size=100_000)
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+            # the collector's writer: its sort order, row groups, statistics and page index
+            write_parquet(sort_events(table), target / f"gen-{self.file_no}-0-{len(rows) - 1}.parquet",
+                          schema=self.schema, sorted_by=SORT_KEYS)
             self.file_no += 1
         self.rows = []
 

@@ -42,7 +42,8 @@ from mcp_blackbox.forensics.detections import (
     run_detections,
 )
 from mcp_blackbox.forensics.safe import inert
-from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused, check
+from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
+from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.enums import Severity
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.tui.cases import Case
@@ -168,7 +169,7 @@ class InvestigatorApp(App[int]):
         # raw_events: the first screen reads file statistics and one column; dedup is not needed for counts
         # count/min/max can be answered from Parquet statistics; the connection count rides on the scan below
         head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time) "  # noqa: S608
-                                f"FROM raw_events WHERE {where}", params)
+                                f"FROM raw_events WHERE {where}", params, prepared=False)
         total, first, last = head.rows[0]
         buckets: list[float] = []
         if first is not None and last is not None:
@@ -177,7 +178,7 @@ class InvestigatorApp(App[int]):
             span = max((last - first).total_seconds(), 1.0)
             hist = self.bench.query(
                 f"SELECT least(59, CAST(floor(epoch(event_time - ?::TIMESTAMPTZ) / ? * 60) AS INTEGER)) AS b, "  # noqa: S608
-                f"count(*) FROM raw_events WHERE {where} GROUP BY b ORDER BY b", [first, span, *params])
+                f"count(*) FROM raw_events WHERE {where} GROUP BY b ORDER BY b", [first, span, *params], prepared=False)
             counts = dict(hist.rows)
             buckets = [float(counts.get(i, 0)) for i in range(60)]
         # one scan for all four dimensions (grouping sets) instead of four
@@ -186,7 +187,7 @@ class InvestigatorApp(App[int]):
         grouped = self.bench.query(
             f"SELECT {cols}, grouping({', '.join(d for d, _ in _COUNT_DIMS)}) = 15 AS whole, "  # noqa: S608
             f"approx_count_distinct(connection_id) AS conns, count(*) AS n "
-            f"FROM raw_events WHERE {where} GROUP BY GROUPING SETS ({sets}, ())", params).rows
+            f"FROM raw_events WHERE {where} GROUP BY GROUPING SETS ({sets}, ())", params, prepared=False).rows
         dims: dict[str, list[tuple[Any, ...]]] = {dim: [] for dim, _ in _COUNT_DIMS}
         conns = 0
         for row in grouped:
@@ -238,8 +239,9 @@ class InvestigatorApp(App[int]):
 
     @work(thread=True, exclusive=True, group="findings")
     def load_findings(self) -> None:
-        cur_store = self.bench.worker_store()
         started = time.perf_counter()
+        self.bench.ensure_prepared()
+        cur_store = self.bench.worker_store()
         try:
             # rule by rule, so quitting or cancelling stops between rules (an interrupt ends the current one)
             findings: list[Finding] = []
@@ -338,7 +340,7 @@ class InvestigatorApp(App[int]):
         sql = (f"SELECT connection_id, first_time, server, agent_id, user_id, events, calls, errors, "  # noqa: S608
                f"emitter_roles, conversation_ids FROM sessions WHERE {where} ORDER BY first_time DESC LIMIT 1000")
         try:
-            check(self.bench.worker_store(), sql)
+            self.bench.check(sql)
             result = self.bench.query(sql, params)
         except (SQLRefused, SQLFailed) as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
@@ -406,11 +408,15 @@ class InvestigatorApp(App[int]):
 
     @work(thread=True, exclusive=True, group="chain")
     def load_chain(self, ident: str) -> None:
+        work = self.bench.worker_store()  # chains read raw_events: no need to wait for preparation
         try:
-            chain = build_chain(self.bench.worker_store(), ident)
-        except StoreError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
+            chain = build_chain(work, ident)
+        except (StoreError, duckdb.Error) as exc:
+            if self.is_running:
+                self.call_from_thread(self.notify, str(exc), severity="error")
             return
+        finally:
+            self.bench.release(work)
         self.call_from_thread(self._show_chain, chain)
 
     def _label(self, node: ChainNode) -> Text:
@@ -506,7 +512,9 @@ class InvestigatorApp(App[int]):
     @work(thread=True, group="detail")
     def open_event(self, event_id: str) -> None:
         """Event detail for any event id."""
-        res = self.bench.query("SELECT * FROM events WHERE event_id = ?", [event_id])
+        # one event: filter raw_events, deduplicate after (no need to wait for `events` to be prepared)
+        res = self.bench.query(f"SELECT * EXCLUDE (date) FROM raw_events WHERE event_id = ? {DEDUP}",  # noqa: S608
+                               [event_id], prepared=False)
         if res.rows:
             self.call_from_thread(self.push_screen, EventDetail(dict(zip(res.columns, res.rows[0], strict=True))))
 
@@ -560,7 +568,7 @@ class InvestigatorApp(App[int]):
     @work(thread=True, exclusive=True, group="sql")
     def run_sql(self, sql: str) -> None:
         try:
-            statements = check(self.bench.worker_store(), sql)
+            statements = self.bench.check(sql)
             result = None
             for st in statements:
                 result = self.bench.query(st.query)
@@ -687,7 +695,7 @@ class InvestigatorApp(App[int]):
         if files != self._files:
             self._files = files
             self.load_overview()
-            self.load_sessions()
+            self.load_sessions()  # its query re-prepares `events` for the new files first
 
     def on_unmount(self) -> None:
         self.bench.cancel_all()

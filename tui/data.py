@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from mcp_blackbox.forensics.sqlguard import lock_down
+from mcp_blackbox.forensics.sqlguard import check, lock_down
 from mcp_blackbox.forensics.store import Store, open_store
 
 
@@ -36,10 +36,34 @@ class Bench:
     _running: dict[int, Any] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     closing: threading.Event = field(default_factory=threading.Event, init=False)
+    _prepare_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _prepared: frozenset[str] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.store = open_store(self.path)
+        # not prepared: the first screen reads raw_events only and must not wait for the dedup scan
+        self.store = open_store(self.path, prepare=False)
         lock_down(self.store)  # the whole bench reads only the store; settings locked
+
+    def ensure_prepared(self) -> None:
+        """Prepare `events` (once per set of files; again after the collector adds files). Thread-safe."""
+        with self._prepare_lock:
+            if self._prepared is not None and self._prepared == self.store.event_files():
+                return
+            work = self.worker_store()
+            try:
+                work.prepared_files = self._prepared
+                work.refresh()
+                self._prepared = work.prepared_files
+            finally:
+                self.release(work)
+
+    def check(self, sql: str) -> list[Any]:
+        """Parse `sql` on a private cursor and refuse anything but queries (see `sqlguard.check`)."""
+        cur = self.store.con.cursor()
+        try:
+            return check(Store(self.path, cur), sql)
+        finally:
+            cur.close()
 
     def worker_store(self) -> Store:
         """A Store on its own cursor, for one worker thread; `cancel_all()` interrupts it too.
@@ -57,10 +81,15 @@ class Bench:
             self._running.pop(id(store.con), None)
         store.con.close()
 
-    def query(self, sql: str, params: list[Any] | None = None) -> Result:
-        """Run on a fresh cursor; `cancel_all()` interrupts it from the UI thread."""
+    def query(self, sql: str, params: list[Any] | None = None, *, prepared: bool = True) -> Result:
+        """Run on a fresh cursor; `cancel_all()` interrupts it from the UI thread.
+
+        `prepared=False` for queries over `raw_events` only (they need no deduplicated `events`).
+        """
         import time
 
+        if prepared:
+            self.ensure_prepared()
         cur = self.store.con.cursor()
         key = id(cur)
         with self._lock:
