@@ -91,6 +91,24 @@ class RuleContext:
     since: datetime | None = None
     until: datetime | None = None
     inventory: Inventory | None = None
+    #: share work between rules: intermediate relations become temp tables, computed once per run
+    materialize: bool = False
+    shared: set[str] = field(default_factory=set)
+
+    def cte(self, name: str, body: str) -> str:
+        """`WITH name AS (body)` for a rule's SQL; with `materialize`, body runs once into a temp table."""
+        if not self.materialize:
+            return f"WITH {name} AS ({body})\n"
+        if name not in self.shared:
+            self.store.con.execute(f"CREATE OR REPLACE TEMP TABLE scope_{name} AS {body}")
+            self.shared.add(name)
+        return f"WITH {name} AS (SELECT * FROM scope_{name})\n"  # noqa: S608 - name is a constant
+
+    def drop_shared(self) -> None:
+        """Free the temp tables of this run."""
+        for name in self.shared:
+            self.store.con.execute(f"DROP TABLE IF EXISTS scope_{name}")
+        self.shared.clear()
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run `sql` (which reads `scope_events` / `scope_calls`) and return dict rows."""
@@ -122,7 +140,15 @@ def finding(rule_id: str, time: datetime, entities: dict[str, Any], evidence: li
                    {k: str(v) for k, v in entities.items() if v is not None}, evidence, explanation)
 
 
-def _scope(ctx: RuleContext) -> None:
+def _drop(con: Any, name: str) -> None:
+    """Drop the temp view or table `name`, whichever it is."""
+    kinds = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ? "
+                        "AND table_catalog = 'temp'", [name]).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{name}")
+
+
+def _scope(ctx: RuleContext, *, materialize: bool = False) -> None:
     clauses, params = [], []
     if ctx.since:
         clauses.append("event_time >= ?")
@@ -136,8 +162,15 @@ def _scope(ctx: RuleContext) -> None:
     for value in params:
         where = where.replace("?", f"TIMESTAMPTZ '{value.isoformat()}'", 1)
     con.execute(f"CREATE OR REPLACE TEMP VIEW scope_events AS SELECT * FROM events WHERE {where}")  # noqa: S608
-    con.execute(f"CREATE OR REPLACE TEMP VIEW scope_calls AS SELECT * FROM calls WHERE "  # noqa: S608
-                f"{where.replace('event_time', 'start_time')}")
+    calls_where = where.replace("event_time", "start_time")
+    if materialize:
+        # Several rules read `calls` (a request/response join over the whole scope): join once, in this
+        # session's memory (~0.7 s and ~0.4 GB per million events), instead of once per rule.
+        _drop(con, "scope_calls")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scope_calls AS SELECT * FROM calls WHERE {calls_where}")  # noqa: S608
+    else:
+        _drop(con, "scope_calls")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW scope_calls AS SELECT * FROM calls WHERE {calls_where}")  # noqa: S608
 
 
 def _load_rules() -> None:
@@ -149,18 +182,33 @@ SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Se
 
 
 def run_detections(store: Store, rule_ids: list[str] | None = None, since: datetime | None = None,
-                   until: datetime | None = None, inventory: Path | None = None) -> list[Finding]:
-    """Run the rules (all by default) and return findings, most severe and earliest first."""
+                   until: datetime | None = None, inventory: Path | None = None,
+                   stop: Callable[[], bool] | None = None) -> list[Finding]:
+    """Run the rules (all by default) and return findings, most severe and earliest first.
+
+    Several rules share their intermediate relations (calls, logical tool calls) through temp tables made
+    once per run in this session's memory. `stop` is asked between rules; when it says so the run ends
+    and returns nothing (the TUI's quit and cancel).
+    """
     _load_rules()
     unknown = [r for r in rule_ids or [] if r not in RULES]
     if unknown:
         msg = f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(RULES))}"
         raise UsageError(msg)
-    ctx = RuleContext(store, since, until, Inventory.load(inventory) if inventory else None)
-    _scope(ctx)
+    selected = rule_ids or sorted(RULES)
+    ctx = RuleContext(store, since, until, Inventory.load(inventory) if inventory else None,
+                      materialize=len(selected) > 1)
+    _scope(ctx, materialize=ctx.materialize)
     out: list[Finding] = []
-    for rule_id in rule_ids or sorted(RULES):
-        out.extend(RULES[rule_id].run(ctx))
+    try:
+        for rule_id in selected:
+            if stop is not None and stop():
+                return []
+            out.extend(RULES[rule_id].run(ctx))
+    finally:
+        ctx.drop_shared()
+        if ctx.materialize:
+            _drop(store.con, "scope_calls")  # give the memory back
     out.sort(key=lambda f: (SEVERITY_ORDER[Severity(f.severity)], f.time, f.rule_id))
     return out
 

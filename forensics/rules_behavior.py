@@ -21,8 +21,7 @@ from mcp_blackbox.forensics.tags import (
 from mcp_blackbox.schema.enums import Severity
 
 # One row per logical tools/call (the client's view when there is one), with the definition's hints.
-_LOGICAL = f"""
-WITH logical AS (
+_LOGICAL_BODY = f"""
   SELECT c.*, coalesce(c.conversation_id, c.connection_id) AS scope,
          {annotation_sql('v.definition_json', 'openWorldHint')} AS open_world,
          {annotation_sql('v.definition_json', 'destructiveHint')} AS destructive_hint,
@@ -35,12 +34,16 @@ WITH logical AS (
   QUALIFY row_number() OVER (PARTITION BY coalesce(c.tool_call_id, c.trace_id, c.call_event_id)
           ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
                    c.start_time) = 1
-)
 """
 _UNTRUSTED = f"(open_world OR regexp_matches(tool_name, {sql_regex(UNTRUSTED_SOURCE_RE)}))"
 _SENSITIVE = f"regexp_matches(tool_name, {sql_regex(SENSITIVE_SOURCE_RE)})"
 _DESTRUCTIVE = f"(destructive_hint OR (NOT read_only AND regexp_matches(tool_name, {sql_regex(DESTRUCTIVE_RE)})))"
 _OUTBOUND = f"regexp_matches(tool_name, {sql_regex(OUTBOUND_RE)})"
+
+
+def _logical(ctx: RuleContext) -> str:
+    """The `logical` CTE: computed once per detection run when the run shares work between rules."""
+    return ctx.cte("logical", _LOGICAL_BODY)
 
 
 def _desc(r: dict[str, Any]) -> str:
@@ -52,7 +55,7 @@ def _desc(r: dict[str, Any]) -> str:
       "then, in the same conversation and within 10 minutes, called a sensitive, destructive or outbound tool "
       "on another server. Critical when the untrusted content demonstrably flowed into that call.")
 def injection_chain(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_LOGICAL + f"""
+    rows = ctx.rows(_logical(ctx) + f"""
     SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server, u.tool_name AS u_tool,
            u.result_json AS u_result, u.scope, u.agent_id, u.start_time AS u_time,
            s.call_event_id AS s_id, s.server AS s_server, s.tool_name AS s_tool, s.arguments_json AS s_args,
@@ -93,7 +96,7 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
       "Content returned by a sensitive source (database, secrets, files) reappears in the arguments of a later "
       "outbound call (webhook, email, upload, open-world tool); or secrets are sent outbound.")
 def exfiltration(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_LOGICAL + f"""
+    rows = ctx.rows(_logical(ctx) + f"""
     SELECT s.response_event_id AS src, s.call_event_id AS src_call, s.result_json, s.server AS s_server,
            s.tool_name AS s_tool, o.call_event_id AS dst, o.arguments_json, o.server AS o_server,
            o.tool_name AS o_tool, o.start_time, o.scope, o.agent_id
@@ -113,7 +116,7 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
                                [r["src_call"], r["src"], r["dst"]],
                                f"{len(flows[0].matched)} piece(s) of {r['s_server']}.{r['s_tool']} output sent via "
                                f"{r['o_server']}.{r['o_tool']} (confidence {flows[0].confidence})"))
-    secret_out = ctx.rows(_LOGICAL + f"""
+    secret_out = ctx.rows(_logical(ctx) + f"""
     SELECT l.call_event_id, l.server, l.tool_name, l.start_time, l.scope
     FROM logical l JOIN scope_events e ON e.event_id = l.call_event_id
     WHERE ({_OUTBOUND.replace('tool_name', 'l.tool_name')} OR l.open_world) AND e.redacted
@@ -154,21 +157,21 @@ def secret_exposure(ctx: RuleContext) -> list[Finding]:
       "with the same arguments 10+ times within 5 minutes.")
 def denial_of_wallet(ctx: RuleContext) -> list[Finding]:
     out = []
-    for r in ctx.rows(_LOGICAL + """
+    for r in ctx.rows(_logical(ctx) + """
     SELECT scope, agent_id, time_bucket(INTERVAL 1 MINUTE, start_time) AS minute, count(*) AS n,
            list(call_event_id ORDER BY start_time)[:20] AS ids
     FROM logical GROUP BY scope, agent_id, minute HAVING count(*) > 60
     """):
         out.append(finding("denial_of_wallet", r["minute"], {"scope": r["scope"], "agent": r["agent_id"]}, r["ids"],
                            f"call flood: {r['n']} tool calls in one minute"))
-    for r in ctx.rows(_LOGICAL + """
+    for r in ctx.rows(_logical(ctx) + """
     SELECT call_event_id, response_event_id, server, tool_name, start_time, result_size_bytes, scope
     FROM logical WHERE result_size_bytes > 1000000
     """):
         out.append(finding("denial_of_wallet", r["start_time"], {"scope": r["scope"], "tool": _desc(r)},
                            [r["call_event_id"], r["response_event_id"]],
                            f"oversized result: {_desc(r)} returned {r['result_size_bytes']:,} bytes"))
-    for r in ctx.rows(_LOGICAL + """
+    for r in ctx.rows(_logical(ctx) + """
     SELECT scope, server, tool_name, arguments_sha256, time_bucket(INTERVAL 5 MINUTE, start_time) AS w,
            count(*) AS n, min(start_time) AS t, list(call_event_id ORDER BY start_time)[:20] AS ids
     FROM logical WHERE arguments_sha256 IS NOT NULL GROUP BY ALL HAVING count(*) >= 10
@@ -201,7 +204,7 @@ def probing(ctx: RuleContext) -> list[Finding]:
       "tool it never used in that baseline; or a token subject's granted scopes grow.")
 def first_use_anomaly(ctx: RuleContext) -> list[Finding]:
     out = []
-    for r in ctx.rows(_LOGICAL + """
+    for r in ctx.rows(_logical(ctx) + """
     , spans AS (SELECT agent_id, min(start_time) AS a, max(start_time) AS b FROM logical
                 WHERE agent_id IS NOT NULL GROUP BY agent_id),
     base AS (SELECT l.agent_id, l.server, l.tool_name FROM logical l JOIN spans s USING (agent_id)
@@ -235,7 +238,7 @@ def first_use_anomaly(ctx: RuleContext) -> list[Finding]:
       "with no user or policy approval recorded by the host; or 20+ approvals by one user within a minute.")
 def unapproved_destructive(ctx: RuleContext) -> list[Finding]:
     out = []
-    for r in ctx.rows(_LOGICAL + f"""
+    for r in ctx.rows(_logical(ctx) + f"""
     , approvals AS (SELECT tool_call_id, list(CAST(approval AS VARCHAR)) AS decisions FROM scope_events
                     WHERE event_type = 'host' AND event_subtype = 'approval' GROUP BY tool_call_id)
     SELECT l.call_event_id, l.server, l.tool_name, l.start_time, l.scope, l.agent_id, l.user_id, a.decisions
@@ -262,7 +265,7 @@ def unapproved_destructive(ctx: RuleContext) -> list[Finding]:
       Severity.HIGH, "Tool arguments containing ../ traversal, sensitive system paths, shell metacharacter "
       "sequences, command substitution or SQL injection shapes.")
 def argument_injection(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_LOGICAL + f"""
+    rows = ctx.rows(_logical(ctx) + f"""
     SELECT call_event_id, server, tool_name, start_time, scope, agent_id,
            regexp_extract(arguments_json, {sql_regex(ARG_INJECTION_RE)}) AS hit
     FROM logical WHERE regexp_matches(arguments_json, {sql_regex(ARG_INJECTION_RE)})
@@ -309,8 +312,11 @@ def capture_gap(ctx: RuleContext) -> list[Finding]:
     UNION ALL
     SELECT 'server call with no client-side record', s.call_event_id, s.start_time, s.server
     FROM srv s WHERE s.conversation_id IN (SELECT conversation_id FROM clients_seen)
+      -- two anti-joins, not one with an OR (an OR condition makes DuckDB compare every pair: 108 s on 1M events)
       AND NOT EXISTS (SELECT 1 FROM scope_calls c WHERE c.emitter_role = 'client' AND c.method = 'tools/call'
-                      AND (c.trace_id = s.trace_id OR c.tool_call_id = s.tool_call_id))
+                      AND c.trace_id = s.trace_id)
+      AND NOT EXISTS (SELECT 1 FROM scope_calls c WHERE c.emitter_role = 'client' AND c.method = 'tools/call'
+                      AND c.tool_call_id = s.tool_call_id)
     """):
         out.append(finding("capture_gap", r["t"], {"server": r["server"], "kind": "one_sided_call"}, [r["id"]],
                            f"{r['what']} ({r['server']})"))

@@ -9,24 +9,28 @@ from mcp_blackbox.forensics.views import SERVER_KEY
 from mcp_blackbox.schema.enums import Severity
 
 # Tool definitions per server as catalog events list them, inside the scope.
-_DEFS = f"""
-WITH defs AS (
-  SELECT event_id, event_time, {SERVER_KEY} AS server, connection_id,
-         unnest(CAST(json_extract(tool_definitions_json, '$[*]') AS JSON[])) AS definition, attributes_json
-  FROM scope_events WHERE event_type = 'catalog' AND tool_definitions_json IS NOT NULL
-), named AS (
+_NAMED_BODY = f"""
+  WITH defs AS (
+    SELECT event_id, event_time, {SERVER_KEY} AS server, connection_id,
+           unnest(CAST(json_extract(tool_definitions_json, '$[*]') AS JSON[])) AS definition, attributes_json
+    FROM scope_events WHERE event_type = 'catalog' AND tool_definitions_json IS NOT NULL
+  )
   SELECT *, definition->>'name' AS tool_name,
          coalesce(json_extract_string(attributes_json, '$.tool_hashes."' || replace(definition->>'name', '"', '')
                   || '"'), sha256(CAST(definition AS VARCHAR))) AS sha
   FROM defs
-)
 """
+
+
+def _defs(ctx: RuleContext) -> str:
+    """The `named` CTE (one row per tool definition a catalog event lists), shared by the catalog rules."""
+    return ctx.cte("named", _NAMED_BODY)
 
 
 @rule("rug_pull", "Tool definition changed after first use", ("#32", "#2"), Severity.HIGH,
       "A server changed a tool's definition after an agent had already called it (rug pull).")
 def rug_pull(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_DEFS + """
+    rows = ctx.rows(_defs(ctx) + """
     , versions AS (
       SELECT server, tool_name, sha, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id,
              list(event_id ORDER BY event_time)[:4] AS ids
@@ -59,7 +63,7 @@ def rug_pull(ctx: RuleContext) -> list[Finding]:
 @rule("tool_poisoning", "Instruction-like or hidden text in a tool definition", ("#2", "#3"), Severity.HIGH,
       "Tool descriptions or schemas carrying instructions for the model, hidden Unicode or secrets paths.")
 def tool_poisoning(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_DEFS + f"""
+    rows = ctx.rows(_defs(ctx) + f"""
     SELECT server, tool_name, sha, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:10] AS ids,
            any_value(CAST(definition AS VARCHAR)) AS definition,
            regexp_extract(any_value(CAST(definition AS VARCHAR)), {sql_regex(POISON_RE)}) AS hit
@@ -76,7 +80,7 @@ def tool_poisoning(ctx: RuleContext) -> list[Finding]:
 @rule("tool_shadowing", "Same or look-alike tool name on different servers", ("#5",), Severity.MEDIUM,
       "Two servers offer the same tool name, or names that differ only by case, separators or confusables.")
 def tool_shadowing(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_DEFS + """
+    rows = ctx.rows(_defs(ctx) + """
     , tools AS (
       SELECT server, tool_name, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:4] AS ids,
              translate(regexp_replace(lower(tool_name), '[-_. ]', '', 'g'), '0135', 'oles') AS norm

@@ -72,7 +72,8 @@ class Fleet:
         self.rng = random.Random(seed)
         self.seed_tag = f"{seed & 0xFFFFFFFF:08x}"
         self.target = n_events
-        self.count = 0
+        self.count = 0  # ids minted (events and other ids)
+        self.events = 0  # events written
         self.file_no = 0
         self.schema = arrow_schema()
         self.rows: list[dict[str, Any]] = []
@@ -96,6 +97,7 @@ class Fleet:
 
     def emit(self, t: datetime, emitter: str, role: str, **fields: Any) -> str:
         event_id = self._id()
+        self.events += 1
         seq = self.seq.get(emitter, 0)
         self.seq[emitter] = seq + 1
         row = {"schema_version": 1, "event_id": event_id, "event_type": "message", "event_time": t,
@@ -238,9 +240,9 @@ class Fleet:
         for i, (user, mine) in enumerate(user_servers.items()):
             for j, server in enumerate(mine):
                 t = START + timedelta(seconds=60 * i + 13 * j + 1)
-                before = self.count
+                before = self.events
                 self.conversation(t, user, server, len(self.defs[server]))
-                produced += self.count - before
+                produced += self.events - before
         while produced < budget:
             # day 0 sees every server first, so nothing in the normal fleet is "new" later
             offset = k * 37.0 if k < len(servers) else self.rng.uniform(0, span - 3600)
@@ -248,9 +250,9 @@ class Fleet:
             user = self.rng.choice(self.users)
             server = servers[k % len(servers)] if k < len(servers) else self.rng.choice(user_servers[user])
             calls = self.rng.randint(2, 6)
-            before = self.count
+            before = self.events
             self.conversation(t, user, server, calls, record_truth=k < 20)
-            produced += self.count - before
+            produced += self.events - before
             k += 1
 
 
@@ -263,9 +265,9 @@ def generate_store(root: Path, n_events: int, seed: int = 0, incidents: bool = T
     fleet = Fleet(root, n_events, seed)
     if incidents:
         inject_all(fleet)
-    fleet.normal(n_events - fleet.count)
+    fleet.normal(n_events - fleet.events)
     fleet.flush()
-    truth = {**fleet.truth, "events": fleet.count, "seed": seed, "incidents_injected": incidents}
+    truth = {**fleet.truth, "events": fleet.events, "seed": seed, "incidents_injected": incidents}
     (root / "ground-truth.json").write_text(json.dumps(truth, indent=1, default=str), encoding="utf-8")
     return truth
 

@@ -35,7 +35,6 @@ from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
 from mcp_blackbox.forensics.detections import (
-    SEVERITY_ORDER,
     Finding,
     all_rules,
     register_findings,
@@ -44,7 +43,6 @@ from mcp_blackbox.forensics.detections import (
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP
-from mcp_blackbox.schema.enums import Severity
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.tui.cases import Case
 from mcp_blackbox.tui.data import Bench
@@ -243,13 +241,11 @@ class InvestigatorApp(App[int]):
         self.bench.ensure_prepared()
         cur_store = self.bench.worker_store()
         try:
-            # rule by rule, so quitting or cancelling stops between rules (an interrupt ends the current one)
-            findings: list[Finding] = []
-            for rule_id in sorted(all_rules()):
-                if self.bench.closing.is_set():
-                    return
-                findings.extend(run_detections(cur_store, [rule_id]))
-            findings.sort(key=lambda f: (SEVERITY_ORDER[Severity(f.severity)], f.time, f.rule_id))
+            # one run, so rules share their intermediate tables; quitting stops it between rules (and an
+            # interrupt ends the current statement)
+            findings = run_detections(cur_store, stop=self.bench.closing.is_set)
+            if self.bench.closing.is_set():
+                return
             register_findings(cur_store, findings)
         except (StoreError, duckdb.Error) as exc:
             # cancelled (escape / quit interrupts the cursor) or a store problem: say so, never crash

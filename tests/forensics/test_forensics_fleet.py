@@ -25,6 +25,14 @@ def fleet_with_incidents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def test_the_store_holds_exactly_the_events_the_truth_counts(fleet_with_incidents: Path) -> None:
+    truth = json.loads((fleet_with_incidents / "ground-truth.json").read_text())
+    store = open_store(fleet_with_incidents)
+    assert store.con.execute("SELECT count(*), count(DISTINCT event_id) FROM raw_events").fetchall() == [
+        (truth["events"], truth["events"])]
+    assert truth["events"] >= EVENTS
+
+
 def test_every_rule_has_an_injector() -> None:
     assert set(INJECTORS) == set(all_rules())
 
