@@ -256,8 +256,29 @@ class Fleet:
             k += 1
 
 
-def generate_store(root: Path, n_events: int, seed: int = 0, incidents: bool = True) -> dict[str, Any]:
-    """Write a store of about `n_events` events under `root`; returns the ground truth."""
+def _compact_days(root: Path) -> None:
+    """Merge each day's chunk files into one, as `mcp-blackbox compact` leaves a store (large sorted row groups)."""
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema()
+    for day in sorted((root / "events").glob("date=*")):
+        parts = sorted(day.glob("gen-*.parquet"))
+        if len(parts) < 2:
+            continue
+        table = pa.concat_tables(pq.read_table(p, schema=schema) for p in parts)
+        write_parquet(sort_events(table), day / f"gen-day-0-{table.num_rows - 1}.parquet", schema=schema,
+                      sorted_by=SORT_KEYS)
+        for p in parts:
+            p.unlink()
+
+
+def generate_store(root: Path, n_events: int, seed: int = 0, incidents: bool = True,
+                   compact: bool = True) -> dict[str, Any]:
+    """Write a store of about `n_events` events under `root`; returns the ground truth.
+
+    Events are written in chunks (one file per day per chunk, like a collector's batches); `compact` then
+    merges each day into one file, the layout `mcp-blackbox compact` produces.
+    """
     from samples.fleetgen_incidents import inject_all
 
     root = Path(root)
@@ -267,6 +288,8 @@ def generate_store(root: Path, n_events: int, seed: int = 0, incidents: bool = T
         inject_all(fleet)
     fleet.normal(n_events - fleet.events)
     fleet.flush()
+    if compact:
+        _compact_days(root)
     truth = {**fleet.truth, "events": fleet.events, "seed": seed, "incidents_injected": incidents}
     (root / "ground-truth.json").write_text(json.dumps(truth, indent=1, default=str), encoding="utf-8")
     return truth
@@ -279,8 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-incidents", action="store_true")
+    parser.add_argument("--no-compact", action="store_true", help="keep the chunk files (an uncompacted store)")
     args = parser.parse_args(argv)
-    truth = generate_store(args.out, args.events, args.seed, not args.no_incidents)
+    truth = generate_store(args.out, args.events, args.seed, not args.no_incidents, compact=not args.no_compact)
     print(f"{truth['events']:,} events, {len(truth['incidents'])} incidents → {args.out}")
 
 

@@ -164,36 +164,39 @@ class InvestigatorApp(App[int]):
     @work(thread=True, exclusive=True, group="overview")
     def load_overview(self) -> None:
         where, params = self._window_sql()
-        # raw_events: the first screen reads file statistics and one column; dedup is not needed for counts
-        # count/min/max can be answered from Parquet statistics; the connection count rides on the scan below
-        head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time) "  # noqa: S608
-                                f"FROM raw_events WHERE {where}", params, prepared=False)
-        total, first, last = head.rows[0]
+        # raw_events: the first screen needs no deduplication; count/min/max come from Parquet statistics
+        head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time), epoch_us(min(event_time)), "  # noqa: S608
+                                f"epoch_us(max(event_time)) FROM raw_events WHERE {where}", params, prepared=False)
+        total, first, last, first_us, last_us = head.rows[0]
         buckets: list[float] = []
+        conns = 0
         if first is not None and last is not None:
             if self.full_window is None:
                 self.full_window = (first, last)
-            span = max((last - first).total_seconds(), 1.0)
+            # integer microseconds: interval arithmetic per row made this scan 14× slower (2.2 s on 10M events);
+            # the connection count rides on the same scan (the empty grouping set)
             hist = self.bench.query(
-                f"SELECT least(59, CAST(floor(epoch(event_time - ?::TIMESTAMPTZ) / ? * 60) AS INTEGER)) AS b, "  # noqa: S608
-                f"count(*) FROM raw_events WHERE {where} GROUP BY b ORDER BY b", [first, span, *params], prepared=False)
-            counts = dict(hist.rows)
+                f"SELECT least(59, (epoch_us(event_time) - ?) * 60 // ?) AS b, count(*) AS n, "  # noqa: S608
+                f"count(DISTINCT connection_id) AS conns, grouping(b) = 1 AS whole FROM raw_events WHERE {where} "
+                f"GROUP BY GROUPING SETS ((b), ())", [first_us, max(last_us - first_us, 1), *params],
+                prepared=False)
+            counts: dict[int, int] = {}
+            for b, n, distinct, whole in hist.rows:
+                if whole:
+                    conns = int(distinct)
+                else:
+                    counts[int(b)] = int(n)
             buckets = [float(counts.get(i, 0)) for i in range(60)]
         # one scan for all four dimensions (grouping sets) instead of four
         cols = ", ".join(f"{expr} AS {dim}" for dim, expr in _COUNT_DIMS)
         sets = ", ".join(f"({dim})" for dim, _ in _COUNT_DIMS)
         grouped = self.bench.query(
-            f"SELECT {cols}, grouping({', '.join(d for d, _ in _COUNT_DIMS)}) = 15 AS whole, "  # noqa: S608
-            f"approx_count_distinct(connection_id) AS conns, count(*) AS n "
-            f"FROM raw_events WHERE {where} GROUP BY GROUPING SETS ({sets}, ())", params, prepared=False).rows
+            f"SELECT {cols}, count(*) AS n FROM raw_events WHERE {where} "  # noqa: S608
+            f"GROUP BY GROUPING SETS ({sets})", params, prepared=False).rows
         dims: dict[str, list[tuple[Any, ...]]] = {dim: [] for dim, _ in _COUNT_DIMS}
-        conns = 0
         for row in grouped:
-            values, whole, n = row[: len(_COUNT_DIMS)], row[-3], row[-1]
-            if whole:  # the empty grouping set: the whole window
-                conns = int(row[-2])
-                continue
-            # exactly one dimension is grouped per row; its value may be NULL (not shown, as before)
+            values, n = row[: len(_COUNT_DIMS)], row[-1]
+            # exactly one dimension is grouped per row; its value may be NULL (not shown)
             for (dim, _), value in zip(_COUNT_DIMS, values, strict=True):
                 if value is not None:
                     dims[dim].append((value, n))
