@@ -161,16 +161,18 @@ def _rows(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:
     so a predicate on its content keeps all copies or none. Filtering first lets DuckDB push the predicate
     into the Parquet scan (zone maps, dictionary, bloom filters) instead of deduplicating the whole store.
     """
-    cur = store.con.execute(f"SELECT {_COLUMNS} FROM raw_events WHERE {where} {DEDUP} "  # noqa: S608 - constants
-                            "ORDER BY event_time, event_id", params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return _fetch(store, f"SELECT {_COLUMNS} FROM raw_events WHERE {where} {DEDUP} "  # noqa: S608 - constants
+                         "ORDER BY event_time, event_id", params)
 
 
 def _union_rows(store: Store, parts: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
     """Several single-predicate lookups in one statement (an OR of them would defeat filter pushdown)."""
     sql = " UNION ALL ".join(f"(SELECT {_COLUMNS} FROM raw_events WHERE {where})" for where, _ in parts)  # noqa: S608 - constants
-    cur = store.con.execute(sql, [p for _, params in parts for p in params])
+    return _fetch(store, sql, [p for _, params in parts for p in params])
+
+
+def _fetch(store: Store, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = store.con.execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -34,12 +34,7 @@ from textual.widgets import (
 from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
-from mcp_blackbox.forensics.detections import (
-    Finding,
-    all_rules,
-    register_findings,
-    run_detections,
-)
+from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP

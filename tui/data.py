@@ -47,9 +47,7 @@ class Bench:
     def ensure_prepared(self) -> None:
         """Prepare `events` (once per set of files; again after the collector adds files). Thread-safe."""
         with self._prepare_lock:
-            if self._prepared is not None and self._prepared == self.store.event_files():
-                return
-            work = self.worker_store()
+            work = self.worker_store()  # `refresh` does nothing when the files are those it was prepared for
             try:
                 work.prepared_files = self._prepared
                 work.refresh()
