@@ -34,7 +34,7 @@ from kafka_harness import KafkaBroker  # noqa: E402
 
 
 def cached_events(n: int) -> list[bytes]:
-    cache = Path(os.environ.get("MCP_BLACKBOX_CACHE") or REPO / ".cache") / f"bench-events-{n}.jsonl"
+    cache = Path(os.environ.get("MCP_BLACKBOX_CACHE") or REPO / ".cache") / f"bench-events-canonical-{n}.jsonl"
     if cache.exists():
         return cache.read_bytes().splitlines()
     started = time.monotonic()

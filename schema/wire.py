@@ -1,9 +1,13 @@
 """The wire form of an event: JSON bytes on Kafka and in spool files, and the event hash.
 
 One event is one JSON object, UTF-8, with null fields left out and timestamps in the one form
-`format_time` gives. `event_sha256` is the SHA-256 of the canonical JSON of that object without
-`ingest_time` (which the collector adds), so the collector can recompute an emitter's hash chain
-from the bytes it received, and forensics from the stored row.
+`format_time` gives, written in canonical JSON (RFC 8785: sorted keys, no whitespace, ECMAScript
+numbers). `event_sha256` is the SHA-256 of the canonical JSON of that object without `ingest_time`
+(which the collector adds), so the collector can recompute an emitter's hash chain from the bytes it
+received, and forensics from the stored row. Because emitters send exactly those canonical bytes, the
+SHA-256 of a received record *is* its event hash once the collector has checked that the record is
+the canonical text of what it parsed (see `collector/ingest/decode.py`); any other JSON spelling of an
+event is still accepted, through the collector's slower strict path.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mcp_blackbox.schema.canonical import json_sha256
+from mcp_blackbox.schema.canonical import canonical_bytes, json_sha256
 from mcp_blackbox.schema.errors import ValidationFailed
 from mcp_blackbox.schema.model import SCHEMA_VERSION, AuditEvent
 
@@ -28,8 +32,8 @@ def to_wire_dict(event: AuditEvent) -> dict[str, Any]:
 
 
 def to_wire_bytes(event: AuditEvent) -> bytes:
-    """The event as the bytes an emitter sends."""
-    return event.model_dump_json(exclude_none=True).encode("utf-8")
+    """The event as the bytes an emitter sends: canonical JSON of `to_wire_dict`."""
+    return canonical_bytes(to_wire_dict(event))
 
 
 def event_sha256(event: AuditEvent | Mapping[str, Any]) -> str:

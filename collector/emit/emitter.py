@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import collections
 import getpass
+import hashlib
 import json
 import logging
 import os
@@ -38,7 +39,7 @@ from mcp_blackbox.schema.ids import uuid7
 from mcp_blackbox.schema.model import AuditEvent
 from mcp_blackbox.schema.payload import capture_payload
 from mcp_blackbox.schema.redaction import Redactor
-from mcp_blackbox.schema.wire import event_sha256
+from mcp_blackbox.schema.canonical import canonical_bytes
 
 log = logging.getLogger("mcp_blackbox.emit")
 
@@ -310,8 +311,11 @@ class Emitter:
         data["schema_version"] = 1
         event = self._validate(data)
         wire = event.model_dump(mode="json", exclude_none=True)
-        value = json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._prev_sha = event_sha256(wire)
+        wire.pop("ingest_time", None)  # the collector's field, never hashed
+        # Canonical JSON on the wire: its SHA-256 is the event hash, and the collector's fast path
+        # checks exactly that (wire.py), so one serialisation serves both.
+        value = canonical_bytes(wire)
+        self._prev_sha = hashlib.sha256(value).hexdigest()
         self._sequence += 1
         return str(data["connection_id"]), value
 

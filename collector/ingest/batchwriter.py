@@ -26,6 +26,10 @@ from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.model import format_time
 
 
+#: Temporary column carrying each row's event hash from the decoder to the file writer (never written).
+HASH_COLUMN = "__mcp_blackbox_event_sha256"
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a batch came from."""
@@ -57,7 +61,12 @@ def write_event_file(root: Path, table: pa.Table, date: str, name: str, pos: Pos
                      extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Sort, hash and write one events file (+ its runs file); returns their manifest entries."""
     table = sort_events(table)
-    hashes = event_hashes(table)
+    if HASH_COLUMN in table.column_names:  # hashes the decoder already knows (canonical records)
+        col = table.column(HASH_COLUMN)
+        hashes = [bytes(h) for h in col.to_pylist()] if col.null_count == 0 else event_hashes(table)
+        table = table.drop_columns([HASH_COLUMN])
+    else:
+        hashes = event_hashes(table)
     root_hash = merkle_root(hashes)
     rel = f"{EVENTS}/date={date}/{name}"
     written = write_parquet(table, root / rel, schema=arrow_schema(), sorted_by=SORT_KEYS,
@@ -76,10 +85,17 @@ def write_event_file(root: Path, table: pa.Table, date: str, name: str, pos: Pos
 
 
 def write_batch(root: Path, pos: Position, first: int, last: int, events: pa.Table,
-                bad: list[QuarantineRow], ingest_time: datetime) -> list[dict[str, Any]]:
-    """Write every file of one batch; returns the manifest `add` entries."""
+                bad: list[QuarantineRow], ingest_time: datetime,
+                hashes: list[bytes] | None = None) -> list[dict[str, Any]]:
+    """Write every file of one batch; returns the manifest `add` entries.
+
+    `hashes`, when given, are the event hashes of `events`' rows (from the decoder); they travel with
+    the rows through the split by date and the sort, and are computed otherwise.
+    """
     name = f"{pos.prefix}{first}-{last}.parquet"
     entries: list[dict[str, Any]] = []
+    if hashes is not None and len(hashes) == events.num_rows:
+        events = events.append_column(HASH_COLUMN, pa.array(hashes, pa.binary(32)))
     if events.num_rows:
         dates = pc.strftime(events.column("event_time"), format="%Y-%m-%d")
         for date in sorted(pc.unique(dates).to_pylist()):

@@ -201,7 +201,7 @@ class Collector:
             decoded = self.decoder.decode(buf.values, ingest_time)
             bad_idx = {b.index: b.error for b in decoded.bad}
         bad = [QuarantineRow(buf.values[i], err, buf.offsets[i], buf.keys[i]) for i, err in sorted(bad_idx.items())]
-        entries = write_batch(self.store, pos, first, last, decoded.table, bad, ingest_time)
+        entries = write_batch(self.store, pos, first, last, decoded.table, bad, ingest_time, decoded.hashes)
         key = (pos.source, pos.topic, partition)
         batch = {**pos.fields(), "first_offset": first, "last_offset": last, "records": len(buf.offsets),
                  "events": decoded.table.num_rows, "quarantined": len(bad)}

@@ -1,12 +1,13 @@
 """Fast generator of realistic schema-v1 wire events (and malformed ones) for ingest tests and benchmarks.
 
 Valid events are built as wire dicts directly (no pydantic per event) with correct per-emitter
-`sequence` and `prev_event_sha256` chains, then serialised once; `tests/ingest/test_ingest_decode.py`
+`sequence` and `prev_event_sha256` chains, then serialised once in canonical JSON (the wire form); `tests/ingest/test_ingest_decode.py`
 checks a sample against `parse_event`, so the generator cannot drift from the contract unnoticed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from mcp_blackbox.schema.canonical import json_sha256
+from mcp_blackbox.schema.canonical import canonical_bytes, json_sha256
 
 TOOLS = ["read_file", "write_file", "search", "fetch_url", "run_query", "list_dir", "send_email", "create_issue"]
 METHODS = ["tools/call", "tools/list", "resources/read", "prompts/get", "initialize", "notifications/progress"]
@@ -45,6 +46,7 @@ class EventFactory:
         self.rnd = random.Random(seed)
         self.start = start or datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
         self.span_us = int(span.total_seconds() * 1_000_000)
+        self.last_wire = b""
         self.emitters = [
             Emitter(f"emitter-{seed}-{i}", self.rnd.choice(["client", "server", "host", "gateway"]),
                     f"host-{i % 7}", connections=[f"conn-{seed}-{i}-{c}" for c in range(4)])
@@ -99,7 +101,9 @@ class EventFactory:
             ev["is_error"] = ev["status"] != "ok"
         if rnd.random() < 0.1:
             ev["risk_flags"] = ["payload_truncated"]
-        em.prev = json_sha256(ev)
+        # Canonical JSON is the wire form (schema/wire.py): its SHA-256 is the event hash.
+        self.last_wire = canonical_bytes(ev)
+        em.prev = hashlib.sha256(self.last_wire).hexdigest()
         em.sequence += 1
         return ev
 
@@ -108,7 +112,7 @@ class EventFactory:
         out = []
         for i in range(count):
             ev = self.event_dict(i, count)
-            out.append((str(ev["connection_id"]).encode(), json.dumps(ev, separators=(",", ":")).encode()))
+            out.append((str(ev["connection_id"]).encode(), self.last_wire))
         return out
 
 
@@ -116,22 +120,31 @@ def malformed_values(count: int, seed: int = 11, oversize: int = 70_000) -> list
     """(value, kind) of every malformed kind the collector must quarantine, round-robin."""
     base = EventFactory(seed=seed + 1000, emitters=3)
     out: list[tuple[bytes, str]] = []
+    # Compact, sorted keys: the canonical spelling, so most of these meet the collector's fast path and
+    # must be caught there (a canonical-looking record can still carry a wrong type or an unknown key).
+    def dumps(obj: object) -> str:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
     makers: list[tuple[str, Callable[[dict[str, object]], bytes]]] = [
-        ("invalid_json", lambda ev: json.dumps(ev)[:-3].encode()),
+        ("invalid_json", lambda ev: dumps(ev)[:-3].encode()),
         ("not_object", lambda ev: b'["an","array"]'),
-        ("wrong_type", lambda ev: json.dumps({**ev, "sequence": "seven"}).encode()),
-        ("wrong_type_obj", lambda ev: json.dumps({**ev, "tool_name": {"x": 1}}).encode()),
-        ("missing_required", lambda ev: json.dumps({k: v for k, v in ev.items() if k != "connection_id"}).encode()),
-        ("bad_enum", lambda ev: json.dumps({**ev, "event_type": "telepathy"}).encode()),
-        ("bad_uuid", lambda ev: json.dumps({**ev, "event_id": "not-a-uuid"}).encode()),
-        ("non_utf8", lambda ev: json.dumps(ev).encode().replace(b'"wrap"', b'"wr\xffap"')),
-        ("oversized", lambda ev: json.dumps({**ev, "result_json": json.dumps("y" * oversize)}).encode()),
-        ("unknown_version", lambda ev: json.dumps({**ev, "schema_version": 2}).encode()),
-        ("unknown_field", lambda ev: json.dumps({**ev, "surprise": 1}).encode()),
+        ("wrong_type", lambda ev: dumps({**ev, "sequence": "seven"}).encode()),
+        ("wrong_type_obj", lambda ev: dumps({**ev, "tool_name": {"x": 1}}).encode()),
+        ("missing_required", lambda ev: dumps({k: v for k, v in ev.items() if k != "connection_id"}).encode()),
+        ("bad_enum", lambda ev: dumps({**ev, "event_type": "telepathy"}).encode()),
+        ("bad_uuid", lambda ev: dumps({**ev, "event_id": "not-a-uuid"}).encode()),
+        ("non_utf8", lambda ev: dumps(ev).encode().replace(b'"wrap"', b'"wr\xffap"')),
+        ("oversized", lambda ev: dumps({**ev, "result_json": json.dumps("y" * oversize)}).encode()),
+        ("unknown_version", lambda ev: dumps({**ev, "schema_version": 2}).encode()),
+        ("unknown_field", lambda ev: dumps({**ev, "surprise": 1}).encode()),
         ("empty", lambda ev: b""),
-        ("naive_time", lambda ev: json.dumps({**ev, "event_time": "2026-11-25T01:00:00"}).encode()),
-        ("negative_sequence", lambda ev: json.dumps({**ev, "sequence": -1}).encode()),
-        ("duplicate_key", lambda ev: json.dumps(ev)[:-1].encode() + b',"sequence":5}'),
+        ("naive_time", lambda ev: dumps({**ev, "event_time": "2026-11-25T01:00:00"}).encode()),
+        ("negative_sequence", lambda ev: dumps({**ev, "sequence": -1}).encode()),
+        ("duplicate_key", lambda ev: dumps(ev)[:-1].encode() + b',"sequence":5}'),
+        ("number_for_string", lambda ev: dumps({**ev, "tool_name": 5}).encode()),
+        ("float_for_int", lambda ev: dumps({**ev, "sequence": 1.5}).encode()),
+        ("bool_for_string", lambda ev: dumps({**ev, "host_name": True}).encode()),
+        ("spaced_wrong_type", lambda ev: json.dumps({**ev, "process_pid": "twelve"}).encode()),
     ]
     for i in range(count):
         ev = base.event_dict(i, count)

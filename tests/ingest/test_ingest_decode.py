@@ -12,8 +12,9 @@ import pytest
 from ingest_eventgen import EventFactory, malformed_values
 
 from mcp_blackbox.collector.ingest.decode import Decoder, column_rules
-from mcp_blackbox.collector.ingest.hashing import event_hashes_hex, merkle_root
+from mcp_blackbox.collector.ingest.hashing import canonical_texts, event_hashes_hex, merkle_root
 from mcp_blackbox.schema.arrow import arrow_schema
+from mcp_blackbox.schema.canonical import canonical_bytes
 from mcp_blackbox.schema.model import utc_now
 from mcp_blackbox.schema.wire import event_sha256, parse_event
 
@@ -22,7 +23,8 @@ EXPECTED_FIELD = {
     "wrong_type_obj": "tool_name", "missing_required": "connection_id", "bad_enum": "event_type",
     "bad_uuid": "event_id", "non_utf8": "UTF-8", "oversized": "cap", "unknown_version": "schema_version",
     "unknown_field": "surprise", "empty": "empty", "naive_time": "event_time", "negative_sequence": "sequence",
-    "duplicate_key": "duplicate key",
+    "duplicate_key": "duplicate key", "number_for_string": "tool_name", "float_for_int": "sequence",
+    "bool_for_string": "host_name", "spaced_wrong_type": "process_pid",
 }
 
 
@@ -62,6 +64,36 @@ def test_valid_and_malformed_mixed() -> None:
     assert result.table.column("ingest_time").null_count == 0
 
 
+def test_canonical_fast_path_matches_the_strict_path() -> None:
+    """Canonical records go DuckDB + byte equality; results equal the strict decoder's, row for row."""
+    valid = [v for _, v in EventFactory(seed=6).wire(2000)]
+    fast = Decoder().decode(valid, utc_now())
+    assert fast.canonical_rows == len(valid) and fast.bad == []
+    assert fast.hashes == [hashlib.sha256(v).digest() for v in valid]
+    assert [h.hex() for h in fast.hashes] == event_hashes_hex(fast.table)
+
+    bad = malformed_values(len(EXPECTED_FIELD) * 3, oversize=5000)
+    # Valid but not canonical: other key order, escaped unicode, a short fraction, an explicit null.
+    ev = json.loads(valid[0])
+    respelled = [json.dumps(ev).encode(), json.dumps({**ev, "host_name": "h\u00e9"}, ensure_ascii=True).encode(),
+                 json.dumps({**ev, "event_time": ev["event_time"][:-4] + "Z"}, sort_keys=True,
+                            separators=(",", ":")).encode(),
+                 json.dumps({**ev, "os_user": None}, sort_keys=True, separators=(",", ":")).encode()]
+    mixed = valid[1:] + [v for v, _ in bad] + respelled
+    random.Random(3).shuffle(mixed)
+    fast, strict = Decoder(max_record_bytes=4096).decode(mixed, utc_now()), \
+        Decoder(max_record_bytes=4096, canonical=False).decode(mixed, utc_now())
+    assert strict.canonical_rows == 0 and fast.canonical_rows == len(valid) - 1
+    assert [(b.index, b.error) for b in fast.bad] == [(b.index, b.error) for b in strict.bad]
+    assert len(fast.bad) == len(bad)
+    key = lambda t: sorted(map(repr, t.drop_columns(["ingest_time"]).to_pylist()))  # noqa: E731
+    assert key(fast.table) == key(strict.table)
+    assert fast.table.num_rows == len(valid) - 1 + len(respelled)
+    # Hashes: the record's SHA-256 for canonical ones, computed for the others; both equal the stored row's.
+    assert fast.hashes == [bytes.fromhex(h) for h in event_hashes_hex(fast.table)]
+    assert strict.hashes == [bytes.fromhex(h) for h in event_hashes_hex(strict.table)]
+
+
 def test_string_cap_names_the_field() -> None:
     ev = json.loads(EventFactory(seed=9).wire(1)[0][1])
     ev["error_message"] = "z" * 300
@@ -98,6 +130,17 @@ def test_vectorised_hash_equals_event_sha256(text: str) -> None:
         rows.append(parse_event(ev))
     table = pa.Table.from_pylist([e.model_dump(mode="python") for e in rows], schema=arrow_schema())
     assert event_hashes_hex(table) == [event_sha256(e) for e in rows]
+
+
+def test_canonical_text_of_rows_with_every_field_null() -> None:
+    # The canonical fast path builds texts for records that did not parse (all fields null): each must
+    # stay in its row as "{}" (pyarrow's skip-null join would drop such rows and shift the others).
+    ev = json.loads(EventFactory(seed=13).wire(1)[0][1])
+    rows = [None, parse_event(ev).model_dump(mode="python"), None]
+    table = pa.Table.from_pylist([r or {} for r in rows], schema=arrow_schema())
+    texts = canonical_texts(table).to_pylist()
+    assert texts[0] == texts[2] == "{}"
+    assert texts[1].encode() == canonical_bytes(ev)
 
 
 def test_merkle_root_follows_rfc6962() -> None:
