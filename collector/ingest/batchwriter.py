@@ -62,9 +62,13 @@ def write_event_file(root: Path, table: pa.Table, date: str, name: str, pos: Pos
     """Sort, hash and write one events file (+ its runs file); returns their manifest entries."""
     table = sort_events(table)
     if HASH_COLUMN in table.column_names:  # hashes the decoder already knows (canonical records)
-        col = table.column(HASH_COLUMN)
-        hashes = [bytes(h) for h in col.to_pylist()] if col.null_count == 0 else event_hashes(table)
+        col = table.column(HASH_COLUMN).combine_chunks()
         table = table.drop_columns([HASH_COLUMN])
+        if col.null_count == 0:
+            data = col.buffers()[1].to_pybytes()[col.offset * 32:(col.offset + len(col)) * 32]
+            hashes = [data[i:i + 32] for i in range(0, len(data), 32)]
+        else:
+            hashes = event_hashes(table)
     else:
         hashes = event_hashes(table)
     root_hash = merkle_root(hashes)
@@ -97,10 +101,15 @@ def write_batch(root: Path, pos: Position, first: int, last: int, events: pa.Tab
     if hashes is not None and len(hashes) == events.num_rows:
         events = events.append_column(HASH_COLUMN, pa.array(hashes, pa.binary(32)))
     if events.num_rows:
-        dates = pc.strftime(events.column("event_time"), format="%Y-%m-%d")
-        for date in sorted(pc.unique(dates).to_pylist()):
-            part = events.filter(pc.equal(dates, date))
-            entries.extend(write_event_file(root, part, date, name, pos, first, last))
+        mm = pc.min_max(events.column("event_time"))
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        if lo is not None and hi is not None and lo.date() == hi.date():  # one UTC date (the usual case)
+            entries.extend(write_event_file(root, events, lo.date().isoformat(), name, pos, first, last))
+        else:
+            dates = pc.strftime(events.column("event_time"), format="%Y-%m-%d")
+            for date in sorted(pc.unique(dates).to_pylist()):
+                part = events.filter(pc.equal(dates, date))
+                entries.extend(write_event_file(root, part, date, name, pos, first, last))
     if bad:
         qtable = quarantine_table(bad, source=pos.source, topic=pos.topic, partition=pos.partition,
                                   ingest_time=ingest_time)

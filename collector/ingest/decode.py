@@ -120,6 +120,21 @@ def column_rules() -> tuple[ColumnRule, ...]:
     return tuple(rules)
 
 
+_SHA256_HEX = r"^[0-9a-f]{64}$"
+_PLAIN_TEXT = re.compile(r"[ -!#-\[\]-~]*")  # printable ASCII without '"' and '\\': JSON needs no escape
+
+
+@cache
+def _plain_columns() -> frozenset[str]:
+    """String columns whose valid values never need JSON escaping (UUIDs, hex digests, enums)."""
+    names = set()
+    for rule in column_rules():
+        if rule.pattern in (_UUID7, _SHA256_HEX) or (
+                rule.allowed is not None and all(isinstance(v, str) and _PLAIN_TEXT.fullmatch(v) for v in rule.allowed)):
+            names.add(rule.name)
+    return frozenset(n for n in names if pa.types.is_string(arrow_schema().field(n).type))
+
+
 @cache
 def _read_schema() -> pa.Schema:
     """The contract schema with timestamps as text (checked and converted after parsing)."""
@@ -321,18 +336,32 @@ class Decoder:
         bad: dict[int, str] = {}
         slow: list[int] = []
         longest = max(map(len, values), default=0)
-        buf = b"\n".join(values)
-        special = n > 0 and (
-            buf.count(b"\n") != n - 1 or b"\r" in buf or longest > self.max_record_bytes
+        pieces: list[pa.Table] = []
+        piece_idx: list[list[int]] = []
+        known: dict[int, bytes] = {}  # batch index -> event hash, for canonical records
+        todo: list[int] = list(range(n))
+        if self.canonical and n:
+            # Canonical records need none of the NDJSON checks below: a newline, a carriage return or an
+            # empty value can never equal a canonical text, so such records simply stay in `todo`.
+            cap = self.max_record_bytes
+            cand = todo if longest <= cap else [i for i in todo if len(values[i]) <= cap]
+            if cand:
+                rest = self._decode_canonical(values, cand, pieces, piece_idx, known)
+                todo = rest if cand is todo else [i for i in todo if i not in known]
+        sub = values if len(todo) == n else [values[i] for i in todo]
+        buf = b"\n".join(sub)
+        special = bool(todo) and (
+            buf.count(b"\n") != len(todo) - 1 or b"\r" in buf or longest > self.max_record_bytes
             # An empty value shows as an empty line: no per-value pass needed to find one.
             or b"\n\n" in buf or buf.startswith(b"\n") or buf.endswith(b"\n") or not buf
         )
-        if not special and not _buffer_is_utf8(buf):
+        if todo and not special and not _buffer_is_utf8(buf):
             special = True
-        fast_idx: list[int] = list(range(n))
+        fast_idx = todo
         if special:
             fast_idx = []
-            for i, v in enumerate(values):
+            for i in todo:
+                v = values[i]
                 if len(v) > self.max_record_bytes:
                     bad[i] = f"record of {len(v)} bytes exceeds the {self.max_record_bytes}-byte cap"
                 elif not v or b"\n" in v or b"\r" in v or not _is_utf8(v):
@@ -340,14 +369,6 @@ class Decoder:
                 else:
                     fast_idx.append(i)
             buf = b"\n".join(values[i] for i in fast_idx)
-        pieces: list[pa.Table] = []
-        piece_idx: list[list[int]] = []
-        known: dict[int, bytes] = {}  # batch index -> event hash, for canonical records
-        if self.canonical and fast_idx:
-            rest = self._decode_canonical(values, fast_idx, pieces, piece_idx, known)
-            if len(rest) != len(fast_idx):
-                fast_idx = rest
-                buf = b"\n".join(values[i] for i in fast_idx)
         block = max(4 << 20, longest + 2)
         self._decode_range(values, fast_idx, buf, 0, len(fast_idx), block, pieces, piece_idx, slow)
         tables: list[pa.Table] = []
@@ -362,6 +383,8 @@ class Decoder:
             bad_rows = pc.indices_nonzero(mask).to_pylist()
             if bad_rows:
                 slow.extend(indices[r] for r in bad_rows)
+                for r in bad_rows:  # re-validated one by one: their hash is computed from what is stored
+                    known.pop(indices[r], None)
                 table = table.filter(pc.invert(mask))
                 dropped = set(bad_rows)
                 indices = [i for r, i in enumerate(indices) if r not in dropped]
@@ -400,7 +423,14 @@ class Decoder:
                           piece_idx: list[list[int]], known: dict[int, bytes]) -> list[int]:
         """Parse `idx` with DuckDB and keep the rows that are exactly their canonical text; returns the rest."""
         lines = pa.array(values if len(idx) == len(values) else [values[i] for i in idx], pa.binary())
-        text = lines.view(pa.string())  # UTF-8 was checked for every index in `idx`
+        try:
+            text = lines.cast(pa.string())  # validates UTF-8
+        except pa.ArrowInvalid:
+            utf8 = [i for i in idx if _is_utf8(values[i])]  # the others are quarantined on the strict path
+            if not utf8:
+                return idx
+            rest = set(self._decode_canonical(values, utf8, pieces, piece_idx, known))
+            return [i for i in idx if i in rest or i not in known]
         try:
             parsed = _duck_parse(text)
             if parsed is None:
@@ -412,8 +442,10 @@ class Decoder:
                     ok = pc.fill_null(pc.match_substring_regex(col, _WIRE_TIME), False)
                     col = _to_time(pc.if_else(ok, col, pa.scalar(None, pa.string())))
                 cols.append(col)
-            exact = pc.fill_null(pc.equal(canonical_texts(pa.Table.from_arrays(cols, schema=self.schema)), text),
-                                 False)
+            # Plain columns skip escaping here: a value that would need it fails their check in
+            # `_column_bad`, which sends the row to the per-row path and drops its hash from `known`.
+            canon = canonical_texts(pa.Table.from_arrays(cols, schema=self.schema), _plain_columns())
+            exact = pc.fill_null(pc.equal(canon, text), False)
         except (pa.ArrowException, ValueError):
             # e.g. a timestamp that matches the wire form but is no date (month 13): strict path decides.
             return idx

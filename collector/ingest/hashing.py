@@ -96,8 +96,13 @@ def _value_text(arr: Any) -> Any:
     raise TypeError(msg)
 
 
-def canonical_texts(table: Any) -> Any:
-    """Canonical JSON text of every row (as in `event_sha256`), one string array."""
+def canonical_texts(table: Any, plain: frozenset[str] = frozenset()) -> Any:
+    """Canonical JSON text of every row (as in `event_sha256`), one string array.
+
+    `plain` names string columns whose values the caller will reject unless they need no JSON escaping
+    (e.g. enums, hex digests, UUIDs checked afterwards): they are quoted without the escaping passes, so
+    a row with such a value that does need escaping gets a wrong text here and must not be trusted.
+    """
     table = table.combine_chunks()
     names = sorted(n for n in table.column_names if n not in UNHASHED_FIELDS)
     pieces = []
@@ -106,7 +111,9 @@ def canonical_texts(table: Any) -> Any:
         arr = col.chunk(0) if col.num_chunks else pa.array([], col.type)
         if arr.null_count == len(arr):
             continue
-        if pa.types.is_string(arr.type):
+        if name in plain and pa.types.is_string(arr.type):
+            pieces.append(pc.binary_join_element_wise(f'"{name}":"', arr, '"', ""))
+        elif pa.types.is_string(arr.type):
             pieces.append(_escaped_strings(arr, f'"{name}":'))
         else:
             pieces.append(pc.binary_join_element_wise(f'"{name}":', _value_text(arr), ""))

@@ -144,6 +144,7 @@ def malformed_values(count: int, seed: int = 11, oversize: int = 70_000) -> list
         ("number_for_string", lambda ev: dumps({**ev, "tool_name": 5}).encode()),
         ("float_for_int", lambda ev: dumps({**ev, "sequence": 1.5}).encode()),
         ("bool_for_string", lambda ev: dumps({**ev, "host_name": True}).encode()),
+        ("escaped_enum", lambda ev: dumps({**ev, "direction": 'client"\\_to_server'}).encode()),
         ("spaced_wrong_type", lambda ev: json.dumps({**ev, "process_pid": "twelve"}).encode()),
     ]
     for i in range(count):

@@ -24,7 +24,7 @@ EXPECTED_FIELD = {
     "bad_uuid": "event_id", "non_utf8": "UTF-8", "oversized": "cap", "unknown_version": "schema_version",
     "unknown_field": "surprise", "empty": "empty", "naive_time": "event_time", "negative_sequence": "sequence",
     "duplicate_key": "duplicate key", "number_for_string": "tool_name", "float_for_int": "sequence",
-    "bool_for_string": "host_name", "spaced_wrong_type": "process_pid",
+    "bool_for_string": "host_name", "spaced_wrong_type": "process_pid", "escaped_enum": "direction",
 }
 
 
