@@ -1,16 +1,17 @@
 """Collector benchmark: Kafka → Parquet end to end vs the raw kafka-python consume rate, and Parquet size vs JSONL.
 
-One command:  .venv/bin/python benchmarks/bench_collector.py [--events 1000000] [--partitions 4] [--stages]
+One command:  .venv/bin/python benchmarks/bench_collector.py [--events 1000000] [--partitions 4] [--stages | --only-stages]
 
 Uses the broker in MCP_BLACKBOX_KAFKA, else starts a local Kafka 4.3.1 broker (tests/kafka_harness.py).
-Produces N realistic schema-v1 events (~450 B of JSON each, hash-chained per emitter; cached under
-.cache/ after the first run) to a fresh topic, then in the same run measures:
+Produces N realistic schema-v1 events (~870 B of canonical JSON each, as emitters send them; hash-chained
+per emitter; cached under .cache/ after the first run) to a fresh topic, then in the same run measures:
   1. raw:       a minimal kafka-python loop that only counts records (same fetch settings as the collector),
                 and the same loop on confluent-kafka when it is installed;
   2. collector: `Collector` + `KafkaSource` (decode, validate, hash, sort, zstd Parquet, runs files,
                 signed manifests, offset commits) until every record is durable;
 and prints events/s, the collector/raw ratios, and Parquet bytes vs the same events as JSONL.
-With --stages it first prints the CPU time of each collector stage on 200k cached events (no broker).
+With --stages it first prints the CPU time of each collector stage on 200k cached events (no broker),
+with the strict decode path (records that are not canonical) as a baseline; --only-stages stops there.
 Targets (DESIGN §7): >= 100k events/s, >= 0.8x raw, Parquet <= 0.15x JSONL.
 """
 
@@ -31,6 +32,9 @@ sys.path.insert(0, str(REPO / "tests" / "ingest"))
 
 from ingest_eventgen import EventFactory  # noqa: E402
 from kafka_harness import KafkaBroker  # noqa: E402
+
+
+CPU: dict[str, float] = {}  # process CPU seconds (all threads) of each measured run
 
 
 def cached_events(n: int) -> list[bytes]:
@@ -75,11 +79,12 @@ def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     config = KafkaSource(bootstrap, topic, f"raw-{topic}").config
     consumer = KafkaConsumer(topic, **config)
     count = 0
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     while count < n:
         for records in consumer.poll(timeout_ms=1000).values():
             count += len(records)
     elapsed = time.monotonic() - started
+    CPU["raw kafka-python"] = time.process_time() - cpu
     consumer.close(autocommit=False)
     return elapsed
 
@@ -94,11 +99,12 @@ def raw_consume_confluent(bootstrap: str, topic: str, n: int) -> float:
     consumer = Consumer(source.config)
     consumer.subscribe([topic])
     count = 0
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     while count < n:
         count += sum(1 for m in consumer.consume(num_messages=source.max_poll_records, timeout=1.0)
                      if m.error() is None)
     elapsed = time.monotonic() - started
+    CPU["raw confluent"] = time.process_time() - cpu
     consumer.close()
     return elapsed
 
@@ -118,23 +124,35 @@ def stage_profile(values: list[bytes], rows: int = 200_000) -> dict[str, float]:
 
 
 def _stages(decoder: Any, sample: list[bytes], clock: Callable[[], float]) -> dict[str, float]:
+    """The steps of `Decoder.decode` + `batchwriter.write_batch`, each timed on its own."""
     from datetime import UTC, datetime
 
+    import pyarrow as pa
+
+    from mcp_blackbox.collector.ingest.batchwriter import HASH_COLUMN
+    from mcp_blackbox.collector.ingest.decode import Decoder
     from mcp_blackbox.collector.ingest.gaps import emitter_runs
-    from mcp_blackbox.collector.ingest.hashing import canonical_texts, event_hashes, merkle_root
+    from mcp_blackbox.collector.ingest.hashing import event_hashes, merkle_root
     from mcp_blackbox.collector.ingest.parquet_sink import SORT_KEYS, sort_events, write_parquet
     from mcp_blackbox.schema.arrow import arrow_schema
 
     out: dict[str, float] = {}
     t = clock()
-    table = decoder.decode(sample, datetime.now(UTC)).table
-    out["decode+validate"], t = clock() - t, clock()
+    strict = Decoder(canonical=False).decode(sample, datetime.now(UTC)).table
+    out["(baseline) strict decode"], t = clock() - t, clock()
+    event_hashes(strict)
+    out["(baseline) hashes from rows"], t = clock() - t, clock()
+    decoded = decoder.decode(sample, datetime.now(UTC))
+    out["decode+validate+hash (canonical path)"], t = clock() - t, clock()
+    table = decoded.table.append_column(HASH_COLUMN, pa.array(decoded.hashes, pa.binary(32)))
+    out["hash column"], t = clock() - t, clock()
     table = sort_events(table)
     out["sort"], t = clock() - t, clock()
-    canonical_texts(table)
-    out["canonical text (part of hash)"], t = clock() - t, clock()
-    hashes = event_hashes(table)
-    out["event hashes (canonical+sha256)"], t = clock() - t, clock()
+    col = table.column(HASH_COLUMN).combine_chunks()
+    table = table.drop_columns([HASH_COLUMN])
+    data = col.buffers()[1].to_pybytes()[col.offset * 32:(col.offset + len(col)) * 32]
+    hashes = [data[i:i + 32] for i in range(0, len(data), 32)]
+    out["hashes back from the column"], t = clock() - t, clock()
     root = merkle_root(hashes)
     out["merkle root"], t = clock() - t, clock()
     emitter_runs(table, hashes)
@@ -162,8 +180,9 @@ def collect(bootstrap: str, topic: str, n: int, store: Path, key: Path, client: 
             collector.stopping = True
 
     collector._after_write = timed_after_write
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     collector.run(until_idle=5.0)
+    CPU[f"collector {client}"] = time.process_time() - cpu  # includes the idle wait at the end (~0 CPU)
     if collector.totals["events"] != n:
         raise SystemExit(f"collector stored {collector.totals['events']} of {n} events")
     return (done_at[0] if done_at else time.monotonic()) - started
@@ -180,19 +199,21 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--stages", action="store_true", help="also print CPU time per collector stage")
+    parser.add_argument("--only-stages", action="store_true", help="print the stages, skip the broker runs")
     args = parser.parse_args()
     values = cached_events(args.events)
     n = len(values)
     jsonl_bytes = sum(len(v) + 1 for v in values)
-    if args.stages:
+    if args.stages or args.only_stages:
         stages = stage_profile(values)
         rows = min(n, 200_000)
-        total = sum(v for k, v in stages.items() if "part of" not in k and "event hashes" not in k) + \
-            stages["event hashes (canonical+sha256)"]
+        total = sum(v for k, v in stages.items() if not k.startswith("(baseline)"))
         for name, cpu in stages.items():
-            print(f"stage {name:<32}: {cpu:6.2f} CPU-s / {rows:,} events = {cpu / rows * 1e6:5.2f} µs/event")
-        print(f"stage total (one core)             : {total / rows * 1e6:5.2f} µs/event "
+            print(f"stage {name:<38}: {cpu:6.2f} CPU-s / {rows:,} events = {cpu / rows * 1e6:5.2f} µs/event")
+        print(f"stage total (without the baselines)         : {total / rows * 1e6:5.2f} µs/event "
               f"= {rows / total:,.0f} events/s per core", flush=True)
+        if args.only_stages:
+            return 0
     broker = None
     bootstrap = os.environ.get("MCP_BLACKBOX_KAFKA")
     if not bootstrap:
@@ -226,6 +247,8 @@ def main() -> int:
         print(f"collector -> Parquet ({client:<12}): {rate:>10,.0f} events/s ({seconds:.2f}s)  target >= 100,000; "
               f"{rate / raw_rate:.2f}x raw kafka-python  target >= 0.80x; "
               f"{rate / raw_rates[client]:.2f}x raw {client}")
+    print(f"CPU per event (all threads of this process; the broker runs beside it on the same {os.cpu_count()} "
+          "cores): " + ", ".join(f"{k} {v / n * 1e6:.1f} µs" for k, v in CPU.items()))
     seconds, parquet, other = next(iter(results.values()))
     print(f"Parquet events bytes                 : {parquet / 1e6:>10.1f} MB = {parquet / jsonl_bytes:.3f}x JSONL "
           f"({jsonl_bytes / 1e6:.0f} MB)  target <= 0.15x; + {other / 1e6:.1f} MB runs/manifests/integrity")

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -166,11 +166,21 @@ class Collector:
         self._pending.append((partition, self._executors[slot].submit(self._write, partition, buf)))
 
     def _drain(self, block: bool) -> None:
-        # FIFO: a partition's offsets are committed in order even when the other slot finishes first.
-        while self._pending and (block or self._pending[0][1].done()):
-            partition, future = self._pending.pop(0)
-            self._after_write(partition, future.result())
-            block = False
+        """Commit every finished flush (with `block`, wait for at least one first).
+
+        Any finished flush may go first, not only the oldest: a slot that is done must not wait behind a
+        busy one. A partition's flushes still commit in offset order, since they run one after another on
+        the partition's own slot and are visited oldest first.
+        """
+        if block and self._pending and not any(f.done() for _, f in self._pending):
+            wait([f for _, f in self._pending], return_when=FIRST_COMPLETED)
+        waiting: list[tuple[str, Future[int | None]]] = []
+        for partition, future in self._pending:
+            if future.done() and all(p != partition for p, _ in waiting):
+                self._after_write(partition, future.result())
+            else:
+                waiting.append((partition, future))
+        self._pending = waiting
 
     def wait_pending(self) -> None:
         """Finish every background flush (before a rebalance, a seek or exit)."""

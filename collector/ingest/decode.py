@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import annotated_types
 import pyarrow as pa
@@ -292,6 +292,10 @@ def _duck() -> Any:
         else:
             con = duckdb.connect(":memory:")
             con.execute("SET produce_arrow_string_view = false")
+            # One thread per connection: each flush worker has its own, which already uses the cores;
+            # DuckDB's own workers on top cost ~2 µs of CPU per event in the collector (measured with
+            # benchmarks/bench_collector.py: 96k -> 103-110k events/s on 2 cores).
+            con.execute("SET threads = 1")
         _duck_local.con = con
     return con
 
@@ -301,9 +305,7 @@ def _duck_parse(text: Any) -> pa.Table | None:
     con = _duck()
     if con is None:
         return None
-    n = len(text)
-    step = max(8192, -(-n // 8))  # a few record batches, so DuckDB parses them on several threads
-    lines = pa.Table.from_batches([pa.record_batch([text.slice(o, step)], names=["line"]) for o in range(0, n, step)])
+    lines = pa.Table.from_arrays([text], names=["line"])
     import duckdb
 
     con.register("mcp_blackbox_lines", lines)
@@ -338,7 +340,7 @@ class Decoder:
         longest = max(map(len, values), default=0)
         pieces: list[pa.Table] = []
         piece_idx: list[list[int]] = []
-        known: dict[int, bytes] = {}  # batch index -> event hash, for canonical records
+        known: list[bytes | None] = [None] * n  # by batch index: the event hash of a canonical record
         todo: list[int] = list(range(n))
         if self.canonical and n:
             # Canonical records need none of the NDJSON checks below: a newline, a carriage return or an
@@ -347,7 +349,7 @@ class Decoder:
             cand = todo if longest <= cap else [i for i in todo if len(values[i]) <= cap]
             if cand:
                 rest = self._decode_canonical(values, cand, pieces, piece_idx, known)
-                todo = rest if cand is todo else [i for i in todo if i not in known]
+                todo = rest if cand is todo else [i for i in todo if known[i] is None]
         sub = values if len(todo) == n else [values[i] for i in todo]
         buf = b"\n".join(sub)
         special = bool(todo) and (
@@ -384,7 +386,7 @@ class Decoder:
             if bad_rows:
                 slow.extend(indices[r] for r in bad_rows)
                 for r in bad_rows:  # re-validated one by one: their hash is computed from what is stored
-                    known.pop(indices[r], None)
+                    known[indices[r]] = None
                 table = table.filter(pc.invert(mask))
                 dropped = set(bad_rows)
                 indices = [i for r, i in enumerate(indices) if r not in dropped]
@@ -401,26 +403,28 @@ class Decoder:
             tables.append(self._rows_to_table(rows, row_idx, bad))
             order.extend(i for i in row_idx if i not in bad)
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
-        hashes = self._hashes(table, order, known)
+        hashes, canonical_rows = self._hashes(table, order, known)
         ingest_type = self.schema.field("ingest_time").type
         table = table.set_column(table.schema.get_field_index("ingest_time"), self.schema.field("ingest_time"),
                                  pa.repeat(pa.scalar(ingest_time, ingest_type), table.num_rows))
         return DecodedBatch(table, [BadRow(i, e) for i, e in sorted(bad.items())], hashes,
-                            sum(1 for i in order if i in known))
+                            canonical_rows)
 
     @staticmethod
-    def _hashes(table: pa.Table, order: list[int], known: dict[int, bytes]) -> list[bytes]:
-        """Event hash of every row: the record's own SHA-256 when it was canonical, else computed."""
-        hashes: list[bytes | None] = [known.get(i) for i in order]
+    def _hashes(table: pa.Table, order: list[int], known: list[bytes | None]) -> tuple[list[bytes], int]:
+        """Event hash of every row (the record's own SHA-256 when it was canonical, else computed), and
+        how many rows were canonical."""
+        hashes = [known[i] for i in order]
+        if None not in hashes:
+            return cast("list[bytes]", hashes), len(hashes)
         missing = [r for r, h in enumerate(hashes) if h is None]
-        if missing:
-            computed = event_hashes(table.take(pa.array(missing, pa.int64())) if len(missing) < len(hashes) else table)
-            for r, h in zip(missing, computed, strict=True):
-                hashes[r] = h
-        return [h for h in hashes if h is not None]
+        computed = event_hashes(table.take(pa.array(missing, pa.int64())) if len(missing) < len(hashes) else table)
+        for r, h in zip(missing, computed, strict=True):
+            hashes[r] = h
+        return [h for h in hashes if h is not None], len(hashes) - len(missing)
 
     def _decode_canonical(self, values: Sequence[bytes], idx: list[int], pieces: list[pa.Table],
-                          piece_idx: list[list[int]], known: dict[int, bytes]) -> list[int]:
+                          piece_idx: list[list[int]], known: list[bytes | None]) -> list[int]:
         """Parse `idx` with DuckDB and keep the rows that are exactly their canonical text; returns the rest."""
         lines = pa.array(values if len(idx) == len(values) else [values[i] for i in idx], pa.binary())
         try:
@@ -430,7 +434,7 @@ class Decoder:
             if not utf8:
                 return idx
             rest = set(self._decode_canonical(values, utf8, pieces, piece_idx, known))
-            return [i for i in idx if i in rest or i not in known]
+            return [i for i in idx if i in rest or known[i] is None]
         try:
             parsed = _duck_parse(text)
             if parsed is None:
@@ -460,7 +464,11 @@ class Decoder:
             rest = [i for i, f in zip(idx, flags, strict=True) if not f]
             table = parsed.filter(exact)
         sha = hashlib.sha256
-        known.update({i: sha(values[i]).digest() for i in chosen})
+        if len(chosen) == len(values):
+            known[:] = [sha(v).digest() for v in values]
+        else:
+            for i in chosen:
+                known[i] = sha(values[i]).digest()
         pieces.append(table)
         piece_idx.append(chosen)
         return rest
