@@ -1,6 +1,7 @@
 """Collector benchmark: Kafka → Parquet end to end vs the raw kafka-python consume rate, and Parquet size vs JSONL.
 
-One command:  .venv/bin/python benchmarks/bench_collector.py [--events 1000000] [--partitions 4] [--stages | --only-stages]
+One command:  .venv/bin/python benchmarks/bench_collector.py [--events 1000000] [--partitions 4]
+              [--stages | --only-stages]
 
 Uses the broker in MCP_BLACKBOX_KAFKA, else starts a local Kafka 4.3.1 broker (tests/kafka_harness.py).
 Produces N realistic schema-v1 events (~870 B of canonical JSON each, as emitters send them; hash-chained
@@ -32,7 +33,6 @@ sys.path.insert(0, str(REPO / "tests" / "ingest"))
 
 from ingest_eventgen import EventFactory  # noqa: E402
 from kafka_harness import KafkaBroker  # noqa: E402
-
 
 CPU: dict[str, float] = {}  # process CPU seconds (all threads) of each measured run
 
@@ -248,7 +248,8 @@ def main() -> int:
               f"{rate / raw_rate:.2f}x raw kafka-python  target >= 0.80x; "
               f"{rate / raw_rates[client]:.2f}x raw {client}")
     print(f"CPU per event (all threads of this process; the broker runs beside it on the same {os.cpu_count()} "
-          "cores): " + ", ".join(f"{k} {v / n * 1e6:.1f} µs" for k, v in CPU.items()))
+          "cores): " + ", ".join(f"{k} {v / n * 1e6:.1f} µs = {n / v:,.0f} events per CPU-second"
+                                for k, v in CPU.items()))
     seconds, parquet, other = next(iter(results.values()))
     print(f"Parquet events bytes                 : {parquet / 1e6:>10.1f} MB = {parquet / jsonl_bytes:.3f}x JSONL "
           f"({jsonl_bytes / 1e6:.0f} MB)  target <= 0.15x; + {other / 1e6:.1f} MB runs/manifests/integrity")

@@ -34,12 +34,12 @@ from pydantic import ValidationError
 from mcp_blackbox import __version__
 from mcp_blackbox.collector.emit.config import CaptureConfig, load_config
 from mcp_blackbox.collector.emit.sinks import Sink, SinkError, SpoolSink, open_sink
+from mcp_blackbox.schema.canonical import canonical_bytes
 from mcp_blackbox.schema.enums import EmitterRole, EventType
 from mcp_blackbox.schema.ids import uuid7
 from mcp_blackbox.schema.model import AuditEvent
 from mcp_blackbox.schema.payload import capture_payload
 from mcp_blackbox.schema.redaction import Redactor
-from mcp_blackbox.schema.canonical import canonical_bytes
 
 log = logging.getLogger("mcp_blackbox.emit")
 

@@ -25,7 +25,6 @@ from mcp_blackbox.collector.ingest.storefs import EVENTS, QUARANTINE, RUNS, safe
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.model import format_time
 
-
 #: Temporary column carrying each row's event hash from the decoder to the file writer (never written).
 HASH_COLUMN = "__mcp_blackbox_event_sha256"
 

@@ -129,8 +129,9 @@ def _plain_columns() -> frozenset[str]:
     """String columns whose valid values never need JSON escaping (UUIDs, hex digests, enums)."""
     names = set()
     for rule in column_rules():
-        if rule.pattern in (_UUID7, _SHA256_HEX) or (
-                rule.allowed is not None and all(isinstance(v, str) and _PLAIN_TEXT.fullmatch(v) for v in rule.allowed)):
+        plain_enum = rule.allowed is not None and all(
+            isinstance(v, str) and _PLAIN_TEXT.fullmatch(v) for v in rule.allowed)
+        if rule.pattern in (_UUID7, _SHA256_HEX) or plain_enum:
             names.add(rule.name)
     return frozenset(n for n in names if pa.types.is_string(arrow_schema().field(n).type))
 
@@ -433,8 +434,8 @@ class Decoder:
             utf8 = [i for i in idx if _is_utf8(values[i])]  # the others are quarantined on the strict path
             if not utf8:
                 return idx
-            rest = set(self._decode_canonical(values, utf8, pieces, piece_idx, known))
-            return [i for i in idx if i in rest or known[i] is None]
+            left = set(self._decode_canonical(values, utf8, pieces, piece_idx, known))
+            return [i for i in idx if i in left or known[i] is None]
         try:
             parsed = _duck_parse(text)
             if parsed is None:
@@ -476,9 +477,9 @@ class Decoder:
     def _finish(self, table: pa.Table) -> pa.Table:
         """Text timestamps → timestamp columns; rows whose time does not convert go per-row."""
         cols = []
-        for field in self.schema:
-            col = table.column(field.name)
-            if pa.types.is_timestamp(field.type):
+        for fld in self.schema:
+            col = table.column(fld.name)
+            if pa.types.is_timestamp(fld.type):
                 col = _to_time(col)
             cols.append(col)
         return pa.Table.from_arrays(cols, schema=self.schema)

@@ -1,8 +1,9 @@
 """Fast generator of realistic schema-v1 wire events (and malformed ones) for ingest tests and benchmarks.
 
 Valid events are built as wire dicts directly (no pydantic per event) with correct per-emitter
-`sequence` and `prev_event_sha256` chains, then serialised once in canonical JSON (the wire form); `tests/ingest/test_ingest_decode.py`
-checks a sample against `parse_event`, so the generator cannot drift from the contract unnoticed.
+`sequence` and `prev_event_sha256` chains, then serialised once in canonical JSON (the wire form);
+`tests/ingest/test_ingest_decode.py` checks a sample against `parse_event`, so the generator cannot drift
+from the contract unnoticed.
 """
 
 from __future__ import annotations
