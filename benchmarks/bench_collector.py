@@ -129,7 +129,7 @@ def _stages(decoder: Any, sample: list[bytes], clock: Callable[[], float]) -> di
 
     import pyarrow as pa
 
-    from mcp_blackbox.collector.ingest.batchwriter import HASH_COLUMN
+    from mcp_blackbox.collector.ingest.batchwriter import HASH_COLUMN, take_hash_column
     from mcp_blackbox.collector.ingest.decode import Decoder
     from mcp_blackbox.collector.ingest.gaps import emitter_runs
     from mcp_blackbox.collector.ingest.hashing import event_hashes, merkle_root
@@ -148,10 +148,8 @@ def _stages(decoder: Any, sample: list[bytes], clock: Callable[[], float]) -> di
     out["hash column"], t = clock() - t, clock()
     table = sort_events(table)
     out["sort"], t = clock() - t, clock()
-    col = table.column(HASH_COLUMN).combine_chunks()
+    hashes = take_hash_column(table) or []
     table = table.drop_columns([HASH_COLUMN])
-    data = col.buffers()[1].to_pybytes()[col.offset * 32:(col.offset + len(col)) * 32]
-    hashes = [data[i:i + 32] for i in range(0, len(data), 32)]
     out["hashes back from the column"], t = clock() - t, clock()
     root = merkle_root(hashes)
     out["merkle root"], t = clock() - t, clock()

@@ -56,20 +56,25 @@ def _time_range(table: pa.Table) -> tuple[str | None, str | None]:
     return (format_time(lo) if lo else None, format_time(hi) if hi else None)
 
 
+def take_hash_column(table: pa.Table) -> list[bytes] | None:
+    """The rows' event hashes from `HASH_COLUMN` (in the table's current order), or None without it."""
+    if HASH_COLUMN not in table.column_names:
+        return None
+    col = table.column(HASH_COLUMN).combine_chunks()
+    if col.null_count:
+        return None
+    data = col.buffers()[1].to_pybytes()[col.offset * 32:(col.offset + len(col)) * 32]
+    return [data[i:i + 32] for i in range(0, len(data), 32)]
+
+
 def write_event_file(root: Path, table: pa.Table, date: str, name: str, pos: Position, first: int, last: int,
                      extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Sort, hash and write one events file (+ its runs file); returns their manifest entries."""
     table = sort_events(table)
-    if HASH_COLUMN in table.column_names:  # hashes the decoder already knows (canonical records)
-        col = table.column(HASH_COLUMN).combine_chunks()
+    known = take_hash_column(table)  # hashes the decoder already knows (canonical records)
+    if HASH_COLUMN in table.column_names:
         table = table.drop_columns([HASH_COLUMN])
-        if col.null_count == 0:
-            data = col.buffers()[1].to_pybytes()[col.offset * 32:(col.offset + len(col)) * 32]
-            hashes = [data[i:i + 32] for i in range(0, len(data), 32)]
-        else:
-            hashes = event_hashes(table)
-    else:
-        hashes = event_hashes(table)
+    hashes = known if known is not None else event_hashes(table)
     root_hash = merkle_root(hashes)
     rel = f"{EVENTS}/date={date}/{name}"
     written = write_parquet(table, root / rel, schema=arrow_schema(), sorted_by=SORT_KEYS,

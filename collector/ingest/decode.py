@@ -47,7 +47,7 @@ from pydantic.functional_validators import AfterValidator
 from mcp_blackbox.collector.ingest.hashing import canonical_texts, event_hashes
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.errors import ValidationFailed
-from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent
+from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent, Sha256Hex
 from mcp_blackbox.schema.wire import parse_event
 
 #: Default cap on one record's bytes (a Kafka value or a spool line); larger ones are quarantined unread.
@@ -120,7 +120,7 @@ def column_rules() -> tuple[ColumnRule, ...]:
     return tuple(rules)
 
 
-_SHA256_HEX = r"^[0-9a-f]{64}$"
+_SHA256_HEX = next(m.pattern for m in typing.get_args(Sha256Hex)[1:] if getattr(m, "pattern", None))
 _PLAIN_TEXT = re.compile(r"[ -!#-\[\]-~]*")  # printable ASCII without '"' and '\\': JSON needs no escape
 
 
