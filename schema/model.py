@@ -84,6 +84,8 @@ class AuditEvent(BaseModel):
         use_enum_values=False,
         validate_default=False,
         str_strip_whitespace=False,
+        # NaN and ±Infinity are no JSON numbers (they would be exported as invalid JSON) and no evidence.
+        allow_inf_nan=False,
         title="mcp-blackbox audit event v1",
     )
 

@@ -51,8 +51,56 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            msg = f"{key}: duplicate key in JSON object"
+            raise ValidationFailed(msg)
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    msg = f"invalid JSON: {name} is not a JSON number"
+    raise ValidationFailed(msg)
+
+
+def load_json_text(text: str) -> Any:
+    """Parse wire JSON strictly: duplicate keys, `NaN`/`Infinity` and parser limits are `ValidationFailed`.
+
+    Duplicate keys are refused because parsers disagree on which one wins (an evasion trick); nesting
+    beyond the parser's depth and integers beyond its digit limit are refused instead of raising.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        msg = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise ValidationFailed(msg) from exc
+    except RecursionError as exc:
+        msg = "invalid JSON: nested deeper than the parser allows (an event is one flat object)"
+        raise ValidationFailed(msg) from exc
+    except ValueError as exc:  # e.g. an integer literal longer than Python's int conversion limit
+        msg = f"invalid JSON: {str(exc).split(';')[0]}"
+        raise ValidationFailed(msg) from exc
+
+
+def _check_version(obj: Mapping[str, Any]) -> None:
+    version = obj.get("schema_version")
+    # `type(...) is int`: `true` and `1.0` equal 1 in Python but are not the integer 1 on the wire.
+    if type(version) is not int or version != SCHEMA_VERSION:
+        shown = repr(version) if len(repr(version)) <= 40 else repr(version)[:40] + "…"
+        msg = f"schema_version: unknown schema version {shown} (this build reads {SCHEMA_VERSION})"
+        raise ValidationFailed(msg)
+
+
 def parse_event(data: bytes | str | Mapping[str, Any]) -> AuditEvent:
-    """Validate one event from bytes, text or a dict; raises `ValidationFailed` naming the field."""
+    """Validate one event from bytes, text or a dict; raises `ValidationFailed` naming the field.
+
+    Bytes and text are the wire form and are validated strictly, as JSON: no coercion (`"5"` is not an
+    integer, `"yes"` or `1` not a boolean, `1.0` not an integer), no duplicate keys, no non-finite
+    numbers. A dict (built in Python, e.g. by an emitter) gets pydantic's default validation.
+    """
     if isinstance(data, bytes | bytearray):
         try:
             text = bytes(data).decode("utf-8")
@@ -62,21 +110,17 @@ def parse_event(data: bytes | str | Mapping[str, Any]) -> AuditEvent:
     else:
         text = data if isinstance(data, str) else ""
     if isinstance(data, Mapping):
-        obj: Any = data
-    else:
+        _check_version(data)
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            msg = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            raise ValidationFailed(msg) from exc
+            return AuditEvent.model_validate(data)
+        except ValidationError as exc:
+            raise ValidationFailed(describe_validation_error(exc)) from exc
+    obj = load_json_text(text)
     if not isinstance(obj, Mapping):
         msg = f"event must be a JSON object, not {type(obj).__name__}"
         raise ValidationFailed(msg)
-    version = obj.get("schema_version")
-    if version != SCHEMA_VERSION:
-        msg = f"schema_version: unknown schema version {version!r} (this build reads {SCHEMA_VERSION})"
-        raise ValidationFailed(msg)
+    _check_version(obj)
     try:
-        return AuditEvent.model_validate(obj)
+        return AuditEvent.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise ValidationFailed(describe_validation_error(exc)) from exc

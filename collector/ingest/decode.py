@@ -33,7 +33,7 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import cache
 from typing import Any, cast
@@ -47,11 +47,19 @@ from pydantic.functional_validators import AfterValidator
 from mcp_blackbox.collector.ingest.hashing import canonical_texts, event_hashes
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.errors import ValidationFailed
-from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent, Sha256Hex
+from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent, Sha256Hex, format_time
 from mcp_blackbox.schema.wire import parse_event
 
 #: Default cap on one record's bytes (a Kafka value or a spool line); larger ones are quarantined unread.
 DEFAULT_MAX_RECORD_BYTES = MAX_STRING_BYTES + 1024 * 1024
+#: No MCP event predates the protocol's first revision (2024-11-05); an earlier event_time is quarantined.
+EARLIEST_EVENT_TIME = datetime(2024, 11, 5, tzinfo=UTC)
+#: How far an event_time may run ahead of the collector's clock (emitter clock skew) before it is quarantined.
+MAX_CLOCK_SKEW = timedelta(days=1)
+# Failures of the columnar stages or of one record's strict validation that hostile bytes could cause; they
+# end as a quarantine reason (one record) or a per-record re-decode (a batch), never as a collector crash.
+_UNFORESEEN = (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError, UnicodeError,
+               KeyError, IndexError)
 _BISECT_LEAF = 16
 _UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 _JSON_TEXT = r"^[\[{\"ntf0-9-]"
@@ -161,18 +169,13 @@ class DecodedBatch:
     canonical_rows: int = 0  # rows that took the canonical fast path
 
 
-def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            msg = f"{key}: duplicate key in JSON object"
-            raise ValidationFailed(msg)
-        out[key] = value
-    return out
-
-
 def validate_row(value: bytes, max_string_bytes: int = MAX_STRING_BYTES) -> dict[str, Any]:
-    """Validate one record on its own; returns the row dict or raises `ValidationFailed`."""
+    """Validate one record on its own; returns the row dict or raises `ValidationFailed`.
+
+    Strict, as `parse_event` is for the wire form: no type coercion, no duplicate keys, no non-finite
+    numbers; nesting or numbers beyond the parser's limits are a `ValidationFailed` too, never another
+    exception.
+    """
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -181,12 +184,7 @@ def validate_row(value: bytes, max_string_bytes: int = MAX_STRING_BYTES) -> dict
     if not text.strip():
         msg = "empty record (no JSON value)"
         raise ValidationFailed(msg)
-    try:
-        obj = json.loads(text, object_pairs_hook=_strict_pairs)
-    except json.JSONDecodeError as exc:
-        msg = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise ValidationFailed(msg) from exc
-    event = parse_event(obj) if isinstance(obj, dict) else parse_event(text)
+    event = parse_event(text)
     row = event.model_dump(mode="python")
     for name, val in row.items():
         items = val if isinstance(val, list) else [val]
@@ -327,14 +325,83 @@ class Decoder:
     """Turns lists of raw record values into `DecodedBatch`es."""
 
     def __init__(self, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-                 max_string_bytes: int = MAX_STRING_BYTES, *, canonical: bool = True) -> None:
+                 max_string_bytes: int = MAX_STRING_BYTES, *, canonical: bool = True,
+                 earliest_event_time: datetime = EARLIEST_EVENT_TIME,
+                 max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> None:
         self.max_record_bytes = max_record_bytes
         self.max_string_bytes = max_string_bytes
+        self.earliest_event_time = earliest_event_time
+        self.max_clock_skew = max_clock_skew
         self.schema = arrow_schema()
         self.canonical = canonical  # try the canonical fast path first (needs DuckDB)
 
     def decode(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:
-        """Validate every value; valid rows keep batch order minus the bad ones."""
+        """Validate every value; valid rows keep batch order minus the bad ones. Never raises on input.
+
+        Should a columnar stage fail on some input nobody foresaw, the whole batch is decoded again one
+        record at a time on the strict path (slower, same results), so no record can stop the collector.
+        """
+        try:
+            return self._decode(values, ingest_time)
+        except _UNFORESEEN as exc:
+            print(f"mcp-blackbox collect: columnar decode failed ({describe(exc)}); decoding this batch of "
+                  f"{len(values)} records one by one", file=sys.stderr)
+            return self._decode_each(values, ingest_time)
+
+    def _decode_each(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:
+        """The strict path for every record of a batch (the fallback of `decode`)."""
+        bad: dict[int, str] = {}
+        rows = []
+        for i, value in enumerate(values):
+            if len(value) > self.max_record_bytes:
+                bad[i] = f"record of {len(value)} bytes exceeds the {self.max_record_bytes}-byte cap"
+                continue
+            row = self._validate_one(value, i, bad)
+            if row is not None:
+                rows.append(row)
+        idx = [i for i in range(len(values)) if i not in bad]
+        table = self._rows_to_table(rows, idx, bad)
+        order = [i for i in idx if i not in bad]
+        table, order = self._drop_implausible(table, order, ingest_time, bad)
+        hashes, _ = self._hashes(table, order, [None] * len(values))
+        return DecodedBatch(self._stamp(table, ingest_time), [BadRow(i, e) for i, e in sorted(bad.items())],
+                            hashes, 0)
+
+    def _validate_one(self, value: bytes, index: int, bad: dict[int, str]) -> dict[str, Any] | None:
+        """`validate_row`, with its rejection (or any failure on hostile bytes) recorded in `bad`."""
+        try:
+            return validate_row(value, self.max_string_bytes)
+        except ValidationFailed as exc:
+            bad[index] = str(exc)
+        except _UNFORESEEN as exc:
+            bad[index] = f"undecodable record: {describe(exc)[:300]}"
+        return None
+
+    def _stamp(self, table: pa.Table, ingest_time: datetime) -> pa.Table:
+        ingest_type = self.schema.field("ingest_time").type
+        return table.set_column(table.schema.get_field_index("ingest_time"), self.schema.field("ingest_time"),
+                                pa.repeat(pa.scalar(ingest_time, ingest_type), table.num_rows))
+
+    def _drop_implausible(self, table: pa.Table, order: list[int], ingest_time: datetime,
+                          bad: dict[int, str]) -> tuple[pa.Table, list[int]]:
+        """Quarantine rows whose event_time no clock could have given (see `plausible_time_reason`)."""
+        if not table.num_rows:
+            return table, order
+        col = table.column("event_time")
+        latest = ingest_time + self.max_clock_skew
+        mask = pc.fill_null(pc.or_(pc.less(col, pa.scalar(self.earliest_event_time, col.type)),
+                                   pc.greater(col, pa.scalar(latest, col.type))), False)
+        rows = pc.indices_nonzero(mask).to_pylist()
+        if not rows:
+            return table, order
+        times = col.take(pa.array(rows, pa.int64())).to_pylist()
+        for r, when in zip(rows, times, strict=True):
+            bad[order[r]] = implausible_time_reason(when, ingest_time, self.earliest_event_time,
+                                                    self.max_clock_skew)
+        dropped = set(rows)
+        return table.filter(pc.invert(mask)), [i for r, i in enumerate(order) if r not in dropped]
+
+    def _decode(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:
         n = len(values)
         bad: dict[int, str] = {}
         slow: list[int] = []
@@ -395,21 +462,18 @@ class Decoder:
             order.extend(indices)
         rows = []
         for i in sorted(slow):
-            try:
-                rows.append(validate_row(values[i], self.max_string_bytes))
-            except ValidationFailed as exc:
-                bad[i] = str(exc)
+            row = self._validate_one(values[i], i, bad)
+            if row is not None:
+                rows.append(row)
         if rows:
             row_idx = [i for i in sorted(slow) if i not in bad]
             tables.append(self._rows_to_table(rows, row_idx, bad))
             order.extend(i for i in row_idx if i not in bad)
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
+        table, order = self._drop_implausible(table, order, ingest_time, bad)
         hashes, canonical_rows = self._hashes(table, order, known)
-        ingest_type = self.schema.field("ingest_time").type
-        table = table.set_column(table.schema.get_field_index("ingest_time"), self.schema.field("ingest_time"),
-                                 pa.repeat(pa.scalar(ingest_time, ingest_type), table.num_rows))
-        return DecodedBatch(table, [BadRow(i, e) for i, e in sorted(bad.items())], hashes,
-                            canonical_rows)
+        return DecodedBatch(self._stamp(table, ingest_time), [BadRow(i, e) for i, e in sorted(bad.items())],
+                            hashes, canonical_rows)
 
     @staticmethod
     def _hashes(table: pa.Table, order: list[int], known: list[bytes | None]) -> tuple[list[bytes], int]:
@@ -521,6 +585,16 @@ class Decoder:
         mid = (lo + hi) // 2
         self._decode_range(values, idx, buf, lo, mid, block, pieces, piece_idx, slow)
         self._decode_range(values, idx, buf, mid, hi, block, pieces, piece_idx, slow)
+
+
+def implausible_time_reason(when: datetime, ingest_time: datetime, earliest: datetime = EARLIEST_EVENT_TIME,
+                            skew: timedelta = MAX_CLOCK_SKEW) -> str:
+    """The quarantine reason for an event_time outside [earliest, ingest_time + skew]."""
+    shown = when.astimezone(UTC).isoformat().replace("+00:00", "Z")  # year 1 as 0001 (strftime gives 1)
+    if when < earliest:
+        return f"event_time: {shown} is implausible: before {format_time(earliest)} (the first MCP revision)"
+    return (f"event_time: {shown} is implausible: more than {skew.total_seconds() / 3600:g} h after the "
+            f"collector's clock ({format_time(ingest_time)})")
 
 
 def describe(exc: BaseException) -> str:
