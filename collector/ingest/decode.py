@@ -61,6 +61,11 @@ MAX_CLOCK_SKEW = timedelta(days=1)
 _UNFORESEEN = (pa.ArrowException, ValueError, TypeError, OverflowError, RecursionError, UnicodeError,
                KeyError, IndexError)
 _BISECT_LEAF = 16
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Characters a quarantine reason must not carry raw (it can quote hostile keys and values): C0/C1 controls,
+# zero-width and bidi format characters, line separators, BOM, lone surrogates.
+_UNSAFE_IN_REASON = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_MAX_REASON = 500
 _UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 _JSON_TEXT = r"^[\[{\"ntf0-9-]"
 # The wire form of a timestamp (format_time); anything else takes the per-row path.
@@ -187,6 +192,9 @@ def validate_row(value: bytes, max_string_bytes: int = MAX_STRING_BYTES) -> dict
     event = parse_event(text)
     row = event.model_dump(mode="python")
     for name, val in row.items():
+        if type(val) is int and not _INT64_MIN <= val <= _INT64_MAX:
+            msg = f"{name}: integer out of the 64-bit range the store holds"
+            raise ValidationFailed(msg)
         items = val if isinstance(val, list) else [val]
         for item in items:
             if isinstance(item, str) and len(item) * 4 > max_string_bytes:
@@ -364,8 +372,8 @@ class Decoder:
         order = [i for i in idx if i not in bad]
         table, order = self._drop_implausible(table, order, ingest_time, bad)
         hashes, _ = self._hashes(table, order, [None] * len(values))
-        return DecodedBatch(self._stamp(table, ingest_time), [BadRow(i, e) for i, e in sorted(bad.items())],
-                            hashes, 0)
+        return DecodedBatch(self._stamp(table, ingest_time),
+                            [BadRow(i, safe_reason(e)) for i, e in sorted(bad.items())], hashes, 0)
 
     def _validate_one(self, value: bytes, index: int, bad: dict[int, str]) -> dict[str, Any] | None:
         """`validate_row`, with its rejection (or any failure on hostile bytes) recorded in `bad`."""
@@ -374,7 +382,7 @@ class Decoder:
         except ValidationFailed as exc:
             bad[index] = str(exc)
         except _UNFORESEEN as exc:
-            bad[index] = f"undecodable record: {describe(exc)[:300]}"
+            bad[index] = f"undecodable record: {describe(exc)}"
         return None
 
     def _stamp(self, table: pa.Table, ingest_time: datetime) -> pa.Table:
@@ -424,6 +432,11 @@ class Decoder:
             buf.count(b"\n") != len(todo) - 1 or b"\r" in buf or longest > self.max_record_bytes
             # An empty value shows as an empty line: no per-value pass needed to find one.
             or b"\n\n" in buf or buf.startswith(b"\n") or buf.endswith(b"\n") or not buf
+            # Only `{…}` lines reach pyarrow: pyarrow 26's reader crashes the process (SIGSEGV) on a
+            # block whose first line is `null` (a poison pill). With no newline inside a value, every
+            # boundary is one "\n", so two counts prove that every value starts with { and ends with }.
+            or not (buf.startswith(b"{") and buf.endswith(b"}") and buf.count(b"\n{") == len(todo) - 1
+                    and buf.count(b"}\n") == len(todo) - 1)
         )
         if todo and not special and not _buffer_is_utf8(buf):
             special = True
@@ -434,7 +447,8 @@ class Decoder:
                 v = values[i]
                 if len(v) > self.max_record_bytes:
                     bad[i] = f"record of {len(v)} bytes exceeds the {self.max_record_bytes}-byte cap"
-                elif not v or b"\n" in v or b"\r" in v or not _is_utf8(v):
+                elif (not v or v[:1] != b"{" or v[-1:] != b"}" or b"\n" in v or b"\r" in v
+                      or not _is_utf8(v)):
                     slow.append(i)
                 else:
                     fast_idx.append(i)
@@ -472,8 +486,8 @@ class Decoder:
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
         table, order = self._drop_implausible(table, order, ingest_time, bad)
         hashes, canonical_rows = self._hashes(table, order, known)
-        return DecodedBatch(self._stamp(table, ingest_time), [BadRow(i, e) for i, e in sorted(bad.items())],
-                            hashes, canonical_rows)
+        return DecodedBatch(self._stamp(table, ingest_time),
+                            [BadRow(i, safe_reason(e)) for i, e in sorted(bad.items())], hashes, canonical_rows)
 
     @staticmethod
     def _hashes(table: pa.Table, order: list[int], known: list[bytes | None]) -> tuple[list[bytes], int]:
@@ -549,17 +563,16 @@ class Decoder:
         return pa.Table.from_arrays(cols, schema=self.schema)
 
     def _rows_to_table(self, rows: list[dict[str, Any]], idx: list[int], bad: dict[int, str]) -> pa.Table:
+        """Rows → table; rows Arrow cannot store are found by bisection (not one table per row) and marked bad."""
         try:
             return pa.Table.from_pylist(rows, schema=self.schema)
-        except (pa.ArrowException, OverflowError, ValueError):
-            good = []
-            for row, i in zip(rows, idx, strict=True):
-                try:
-                    pa.Table.from_pylist([row], schema=self.schema)
-                    good.append(row)
-                except (pa.ArrowException, OverflowError, ValueError) as exc:
-                    bad[i] = f"value not storable: {exc}"
-            return pa.Table.from_pylist(good, schema=self.schema)
+        except (pa.ArrowException, OverflowError, ValueError, TypeError) as exc:
+            if len(rows) == 1:
+                bad[idx[0]] = f"value not storable: {exc}"
+                return self.schema.empty_table()
+        mid = len(rows) // 2
+        return pa.concat_tables([self._rows_to_table(rows[:mid], idx[:mid], bad),
+                                 self._rows_to_table(rows[mid:], idx[mid:], bad)])
 
     def _decode_range(self, values: Sequence[bytes], idx: list[int], buf: bytes, lo: int, hi: int, block: int,
                       pieces: list[pa.Table], piece_idx: list[list[int]], slow: list[int]) -> None:
@@ -595,6 +608,13 @@ def implausible_time_reason(when: datetime, ingest_time: datetime, earliest: dat
         return f"event_time: {shown} is implausible: before {format_time(earliest)} (the first MCP revision)"
     return (f"event_time: {shown} is implausible: more than {skew.total_seconds() / 3600:g} h after the "
             f"collector's clock ({format_time(ingest_time)})")
+
+
+def safe_reason(text: str) -> str:
+    """A quarantine reason as one inert line: unsafe characters escaped (`\\x1b`, `\\u202e`), length capped."""
+    out = _UNSAFE_IN_REASON.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
+                                else f"\\x{ord(m.group()):02x}", text)
+    return out if len(out) <= _MAX_REASON else out[:_MAX_REASON] + "…"
 
 
 def describe(exc: BaseException) -> str:

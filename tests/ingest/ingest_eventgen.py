@@ -126,6 +126,11 @@ def malformed_values(count: int, seed: int = 11, oversize: int = 70_000) -> list
     def dumps(obj: object) -> str:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
+    def with_raw(ev: dict[str, object], key: str, raw: bytes) -> bytes:
+        """The canonical record with one field's JSON value spelled as the given raw bytes."""
+        text = dumps({k: v for k, v in ev.items() if k != key})
+        return text[:-1].encode() + b',"' + key.encode() + b'":' + raw + b"}"
+
     makers: list[tuple[str, Callable[[dict[str, object]], bytes]]] = [
         ("invalid_json", lambda ev: dumps(ev)[:-3].encode()),
         ("not_object", lambda ev: b'["an","array"]'),
@@ -147,6 +152,28 @@ def malformed_values(count: int, seed: int = 11, oversize: int = 70_000) -> list
         ("bool_for_string", lambda ev: dumps({**ev, "host_name": True}).encode()),
         ("escaped_enum", lambda ev: dumps({**ev, "direction": 'client"\\_to_server'}).encode()),
         ("spaced_wrong_type", lambda ev: json.dumps({**ev, "process_pid": "twelve"}).encode()),
+        # Issue 14: poison pills, coercions, non-finite numbers, implausible times, parser limits.
+        ("deep_nesting", lambda ev: with_raw(ev, "tool_name", b"[" * 1000 + b"]" * 1000)),
+        ("deep_top_level", lambda ev: b"[" * 1000 + b"]" * 1000),
+        ("string_for_int", lambda ev: dumps({**ev, "sequence": "5"}).encode()),
+        ("string_for_bool", lambda ev: dumps({**ev, "is_error": "yes"}).encode()),
+        ("int_for_bool", lambda ev: dumps({**ev, "redacted": 1}).encode()),
+        ("bool_for_version", lambda ev: dumps({**ev, "schema_version": True}).encode()),
+        ("float_for_version", lambda ev: with_raw(ev, "schema_version", b"1.0")),
+        ("infinity", lambda ev: with_raw(ev, "duration_ms", b"Infinity")),
+        ("nan", lambda ev: with_raw(ev, "duration_ms", b"NaN")),
+        ("huge_exponent", lambda ev: with_raw(ev, "duration_ms", b"1e400")),
+        ("giant_int", lambda ev: with_raw(ev, "process_pid", b"9" * 3000 + b"e9999999")),
+        ("int64_overflow", lambda ev: with_raw(ev, "process_pid", b"9" * 30)),
+        ("year_one", lambda ev: dumps({**ev, "event_time": "0001-01-01T00:00:00.000000Z"}).encode()),
+        ("year_9999", lambda ev: dumps({**ev, "event_time": "9999-12-31T23:59:59.999999Z"}).encode()),
+        ("before_mcp", lambda ev: dumps({**ev, "event_time": "2023-06-01T00:00:00.000000Z"}).encode()),
+        ("lone_surrogate", lambda ev: with_raw(ev, "tool_name", b'"\\ud800x"')),
+        ("raw_nul", lambda ev: dumps({**ev, "host_name": "h"}).encode().replace(b'"h"', b'"h\x00"')),
+        ("null_record", lambda ev: b"null"),
+        ("whitespace_only", lambda ev: b"  \t "),
+        ("utf8_bom", lambda ev: b"\xef\xbb\xbf" + dumps(ev).encode()),
+        ("number_record", lambda ev: b"12345"),
     ]
     for i in range(count):
         ev = base.event_dict(i, count)

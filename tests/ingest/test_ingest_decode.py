@@ -25,6 +25,14 @@ EXPECTED_FIELD = {
     "unknown_field": "surprise", "empty": "empty", "naive_time": "event_time", "negative_sequence": "sequence",
     "duplicate_key": "duplicate key", "number_for_string": "tool_name", "float_for_int": "sequence",
     "bool_for_string": "host_name", "spaced_wrong_type": "process_pid", "escaped_enum": "direction",
+    "deep_nesting": "nested deeper", "deep_top_level": "nested deeper", "string_for_int": "sequence",
+    "string_for_bool": "is_error", "int_for_bool": "redacted", "bool_for_version": "schema_version",
+    "float_for_version": "schema_version", "infinity": "Infinity", "nan": "NaN", "huge_exponent": "duration_ms",
+    "giant_int": "process_pid", "int64_overflow": "process_pid: integer out of the 64-bit range",
+    "year_one": "0001-01-01T00:00:00Z is implausible",
+    "year_9999": "9999-12-31T23:59:59.999999Z is implausible", "before_mcp": "first MCP revision",
+    "lone_surrogate": "Invalid JSON", "raw_nul": "control character", "null_record": "JSON object",
+    "whitespace_only": "empty", "utf8_bom": "BOM", "number_record": "JSON object",
 }
 
 
@@ -81,8 +89,9 @@ def test_canonical_fast_path_matches_the_strict_path() -> None:
                  json.dumps({**ev, "os_user": None}, sort_keys=True, separators=(",", ":")).encode()]
     mixed = valid[1:] + [v for v, _ in bad] + respelled
     random.Random(3).shuffle(mixed)
-    fast, strict = Decoder(max_record_bytes=4096).decode(mixed, utc_now()), \
-        Decoder(max_record_bytes=4096, canonical=False).decode(mixed, utc_now())
+    now = utc_now()  # one ingest time: implausible-time reasons name it
+    fast, strict = Decoder(max_record_bytes=4096).decode(mixed, now), \
+        Decoder(max_record_bytes=4096, canonical=False).decode(mixed, now)
     assert strict.canonical_rows == 0 and fast.canonical_rows == len(valid) - 1
     assert [(b.index, b.error) for b in fast.bad] == [(b.index, b.error) for b in strict.bad]
     assert len(fast.bad) == len(bad)
