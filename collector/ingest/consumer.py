@@ -29,7 +29,7 @@ from mcp_blackbox.collector.ingest.gaps import write_completeness
 from mcp_blackbox.collector.ingest.manifest import ManifestWriter, StoreState, load_or_create_key
 from mcp_blackbox.collector.ingest.quarantine import QuarantineRow
 from mcp_blackbox.collector.ingest.sources import Batch, Source
-from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, data_files, remove_manifest_temps, temp_files
+from mcp_blackbox.collector.ingest.storefs import StoreFiles, files_by_prefix, remove_manifest_temps
 from mcp_blackbox.schema.model import MAX_STRING_BYTES, utc_now
 
 FLUSH_WORKERS = 2
@@ -110,9 +110,12 @@ class Collector:
         state = self.manifests.state
         state.refresh()
         remove_manifest_temps(self.store)
+        # One scan of the store for all newly assigned partitions (not one per partition: with thousands
+        # of spool writers that rescan made a restart quadratic in the store and the writers).
+        leftovers = files_by_prefix(self.store)
         for part in partitions:
             pos = self._pos(part)
-            self._remove_orphans(pos, state)
+            self._remove_orphans(pos, state, leftovers)
             start = state.next_offset((pos.source, pos.topic, part))
             self.buffers.pop(part, None)
             self.source.seek(part, start)
@@ -130,19 +133,21 @@ class Collector:
             self.flush(part)
         self.buffers = {p: b for p, b in self.buffers.items() if p not in partitions}
 
-    def _remove_orphans(self, pos: Position, state: StoreState) -> None:
-        """Delete this partition's files that no manifest lists (crash leftovers) and retired ones."""
-        for rel in data_files(self.store):
+    def _remove_orphans(self, pos: Position, state: StoreState, leftovers: StoreFiles | None = None) -> None:
+        """Delete this partition's files that no manifest lists (crash leftovers) and retired ones.
+
+        `leftovers` is the store's files grouped by partition prefix (`files_by_prefix`), scanned once
+        for every partition of an assignment; without it the store is scanned for this call.
+        """
+        data, temps = (leftovers or files_by_prefix(self.store)).get(pos.prefix, ([], []))
+        for rel in data:
             name = rel.rsplit("/", 1)[-1]
-            if not name.startswith(pos.prefix):
-                continue
             if rel not in state.active and not name.endswith("-compacted.parquet"):
                 (self.store / rel).unlink(missing_ok=True)
             elif rel in state.retired:
                 (self.store / rel).unlink(missing_ok=True)
-        for tmp in temp_files(self.store):
-            if tmp.name[len(TMP_PREFIX) + 13:].startswith(pos.prefix):
-                tmp.unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
 
     # -- flushing -----------------------------------------------------------------------------------
     # Flushes run on one worker thread (decode, hashing, Parquet encoding and fsync mostly release the

@@ -131,6 +131,39 @@ def temp_files(root: Path) -> list[Path]:
     return out
 
 
+#: Store files by partition prefix: {prefix: (store-relative data files, temp files of that partition)}.
+StoreFiles = dict[str, tuple[list[str], list[Path]]]
+
+
+def name_prefix(name: str) -> str:
+    """The `<source>-<partition>-` prefix of a data file name (`Position.prefix`; both fields dash-free)."""
+    head, sep, rest = name.partition("-")
+    part, sep2, _ = rest.partition("-")
+    return f"{head}-{part}-" if sep and sep2 else ""
+
+
+def files_by_prefix(root: Path) -> StoreFiles:
+    """One scan of events/, quarantine/ and integrity/runs/: data and temp files grouped by partition prefix.
+
+    Linear in the store; the collector uses it once per assignment instead of rescanning the store for
+    every partition. A temp file `.tmp-<12 hex>-<final name>` belongs to its final name's partition.
+    """
+    out: StoreFiles = {}
+    tmp_skip = len(TMP_PREFIX) + 13
+    for top in (EVENTS, QUARANTINE, RUNS):
+        base = root / top
+        if not base.is_dir():
+            continue
+        for dirpath, _dirs, names in os.walk(base):
+            rel_dir = Path(dirpath).relative_to(root).as_posix()
+            for name in names:
+                if name.startswith(TMP_PREFIX):
+                    out.setdefault(name_prefix(name[tmp_skip:]), ([], []))[1].append(Path(dirpath) / name)
+                elif name.endswith(".parquet"):
+                    out.setdefault(name_prefix(name), ([], []))[0].append(f"{rel_dir}/{name}")
+    return out
+
+
 def remove_manifest_temps(root: Path) -> None:
     """Delete temp manifests left by a writer killed between writing and linking one.
 
