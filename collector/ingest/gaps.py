@@ -18,7 +18,8 @@ Two layers, both Parquet, both readable by forensics with DuckDB:
    `completeness`, SHA-256, rows) in a signed manifest committed before the new file replaces the old
    one, under a lock file (`integrity/.lock-completeness`) so writers sharing a store publish in
    manifest order; a writer killed between the two leaves the committed bytes in a temp file, which
-   the next writer starting on the store publishes (`recover_completeness`). A recomputation that
+   the next writer starting on the store publishes (`recover_completeness`, which also replaces a report
+   no manifest lists, from before reports were signed, by a signed recomputation). A recomputation that
    finds exactly the findings already signed writes nothing (`computed_at` stays that of the first
    computation of those findings), so an idle collector does not add a manifest each time. One row per
    finding. Columns: `emitter_instance_id`, `kind`, `after_sequence`, `before_sequence`,
@@ -48,10 +49,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, publish, sha256_file, temp_path
-from mcp_blackbox.schema.model import format_time
+from mcp_blackbox.schema.model import format_time, utc_now
 
 if TYPE_CHECKING:
-    from mcp_blackbox.collector.ingest.manifest import ManifestWriter, StoreState
+    from mcp_blackbox.collector.ingest.manifest import ManifestWriter
 
 COMPLETENESS = "integrity/completeness.parquet"
 COMPLETENESS_KIND = "completeness"
@@ -212,12 +213,20 @@ def _unchanged(final: Path, entry: dict[str, Any] | None, report: pa.Table) -> b
     return bool(current.drop_columns(["computed_at"]).equals(report.drop_columns(["computed_at"])))
 
 
-def recover_completeness(root: Path, state: StoreState) -> None:
-    """Finish a report write interrupted between its manifest and its rename; drop other leftovers."""
+def recover_completeness(root: Path, manifests: ManifestWriter) -> None:
+    """Finish a report write interrupted between its manifest and its rename; drop other leftovers.
+
+    A report no manifest lists (written before reports were signed) is recomputed from the runs files and
+    signed, rather than signed as found.
+    """
+    state = manifests.state
+    final = root / COMPLETENESS
+    if final.exists() and manifests.active_entry(COMPLETENESS) is None:
+        runs = [p for p, e in state.active.items() if e.get("kind") == "runs"]
+        write_completeness(root, runs, utc_now(), manifests)
     temps = sorted((root / "integrity").glob(f"{TMP_PREFIX}*-completeness.parquet"))
     if not temps:
         return
-    final = root / COMPLETENESS
     with _locked(root):
         state.refresh()  # under the lock: no writer is between its commit and its rename now
         entry = state.active.get(COMPLETENESS)

@@ -223,7 +223,7 @@ class ManifestWriter:
         self.state.refresh()
         from mcp_blackbox.collector.ingest.gaps import recover_completeness  # local: gaps uses this module
 
-        recover_completeness(root, self.state)
+        recover_completeness(root, self)
 
     def active_entry(self, path: str) -> dict[str, Any] | None:
         """The committed entry of `path` now (re-reading newer manifests), None when not active."""

@@ -23,7 +23,7 @@ from ingest_store import collect_spool, spool_values
 
 from mcp_blackbox.collector.ingest import gaps
 from mcp_blackbox.collector.ingest.gaps import COMPLETENESS, completeness_schema
-from mcp_blackbox.collector.ingest.manifest import ManifestWriter, StoreState, fingerprint
+from mcp_blackbox.collector.ingest.manifest import ManifestWriter, StoreState, fingerprint, load_or_create_key
 from mcp_blackbox.collector.ingest.verify import verify_store
 
 
@@ -221,3 +221,21 @@ def test_signing_key_open_to_others_is_refused(tmp_path: Path, mode: int) -> Non
     proc = subprocess.run(collect, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert verify_cli(tmp_path / "store").returncode == 0
+
+
+def test_report_from_before_signing_is_flagged_then_recomputed_and_signed(store: Path,
+                                                                         pristine_gap_store: Path) -> None:
+    # A store from before reports were signed: the same chain without the manifest that lists the report.
+    manifests = sorted((store / "manifests").glob("*.json"))
+    last = json.loads(manifests[-1].read_bytes())
+    assert [e["path"] for e in last["add"]] == [COMPLETENESS]
+    manifests[-1].unlink()
+    proc = verify_cli(store)
+    assert proc.returncode == 1
+    assert f"TAMPERED {COMPLETENESS}: not covered by any signed manifest" in proc.stdout, proc.stdout
+    rows = pq.read_table(store / COMPLETENESS).drop_columns(["computed_at"])
+    # The next collector starting on the store signs a recomputation (not the file as found).
+    ManifestWriter(store, load_or_create_key(pristine_gap_store.parent / "key.pem"), {"kind": "collect"})
+    report = verify_store(store)
+    assert report.intact, report.problems
+    assert pq.read_table(store / COMPLETENESS).drop_columns(["computed_at"]).equals(rows)
