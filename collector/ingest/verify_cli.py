@@ -26,6 +26,8 @@ Which keys are trusted (like SSH known_hosts):
     "NOTE untrusted key ..., first use - pinned", and pinned only when the store verifies intact
     (--no-pin: report, pin nothing). First use trusts whatever the store holds at that moment: verify a
     store first where you know it is genuine, or pass --public-key.
+  The file has one line per pin, "<store-id> ed25519 <base64 key>"; to forget a store (rebuilt with a
+  new key on purpose), delete its lines.
 
 What it cannot prove:
   * truncation after the newest manifest: removing the last manifests (and their files) leaves a
