@@ -126,3 +126,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     uses_kafka = "kafka_broker_info" in getattr(item, "fixturenames", ())
     if report.failed and broker is not None and uses_kafka:
         report.sections.append(("kafka broker log (tail)", broker.log_tail(60)))
+
+
+@pytest.fixture(autouse=True)
+def _known_stores(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`verify` pins store keys outside the store: tests pin into a fresh temp file, never ~/.config."""
+    monkeypatch.setenv("MCP_BLACKBOX_KNOWN_STORES", str(tmp_path_factory.mktemp("known") / "known_stores"))

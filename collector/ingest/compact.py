@@ -117,5 +117,5 @@ def compact_store(root: Path, key_path: Path | None = None, *, small_rows: int =
     if report.groups or report.leftovers_removed:
         state.refresh()
         runs = [p for p, e in state.active.items() if e.get("kind") == "runs"]
-        write_completeness(root, runs, utc_now())
+        write_completeness(root, runs, utc_now(), writer)
     return report

@@ -252,7 +252,7 @@ class Collector:
         state = self.manifests.state
         state.refresh()
         runs = [p for p, e in state.active.items() if e.get("kind") == "runs"]
-        write_completeness(self.store, runs, utc_now())
+        write_completeness(self.store, runs, utc_now(), self.manifests)
         self.dirty = False
 
     # -- main loop ----------------------------------------------------------------------------------

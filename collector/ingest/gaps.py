@@ -13,7 +13,15 @@ Two layers, both Parquet, both readable by forensics with DuckDB:
    reordering; tamper evidence is the manifests' job).
 
 2. **Completeness report** (`STORE/integrity/completeness.parquet`, derived from all active runs files,
-   rewritten atomically by the collector when it goes idle or stops, and by `compact`). One row per
+   rewritten atomically by the collector when it goes idle or stops, and by `compact`). Forensics reads
+   it (rule `capture_gap`), so it is evidence like the events: each rewrite is listed (kind
+   `completeness`, SHA-256, rows) in a signed manifest committed before the new file replaces the old
+   one, under a lock file (`integrity/.lock-completeness`) so writers sharing a store publish in
+   manifest order; a writer killed between the two leaves the committed bytes in a temp file, which
+   the next writer starting on the store publishes (`recover_completeness`, which also replaces a report
+   no manifest lists, from before reports were signed, by a signed recomputation). A recomputation that
+   finds exactly the findings already signed writes nothing (`computed_at` stays that of the first
+   computation of those findings), so an idle collector does not add a manifest each time. One row per
    finding. Columns: `emitter_instance_id`, `kind`, `after_sequence`, `before_sequence`,
    `missing_count`, `after_event_time`, `before_event_time`, `expected_prev_sha256_prefix`,
    `actual_prev_sha256_prefix`, `computed_at`. Kinds: `sequence_gap` — sequences `after_sequence`+1 …
@@ -27,19 +35,28 @@ Two layers, both Parquet, both readable by forensics with DuckDB:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fcntl
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mcp_blackbox.collector.ingest.storefs import write_atomic
+from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, publish, sha256_file, temp_path
+from mcp_blackbox.schema.model import format_time, utc_now
+
+if TYPE_CHECKING:
+    from mcp_blackbox.collector.ingest.manifest import ManifestWriter
 
 COMPLETENESS = "integrity/completeness.parquet"
+COMPLETENESS_KIND = "completeness"
+_LOCK = "integrity/.lock-completeness"
 PREFIX_HEX = 16
 _TS = pa.timestamp("us", tz="UTC")
 _RANK_SHIFT = 1 << 40  # sequences stay below 2**40 per emitter; ranks below 2**23
@@ -148,10 +165,78 @@ def completeness(runs: Iterable[pa.Table], computed_at: datetime) -> pa.Table:
     return out
 
 
-def write_completeness(root: Path, run_paths: Iterable[str], computed_at: datetime) -> pa.Table:
-    """Recompute the report from the given runs files and replace it atomically."""
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Exclusive lock of the completeness report among the processes writing to this store."""
+    path = root / _LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_completeness(root: Path, run_paths: Iterable[str], computed_at: datetime,
+                       manifests: ManifestWriter) -> pa.Table:
+    """Recompute the report from the given runs files, sign it into a manifest, then replace it atomically."""
     report = completeness((pq.read_table(root / p) for p in run_paths), computed_at)
     sink = pa.BufferOutputStream()
     pq.write_table(report, sink, compression="zstd")
-    write_atomic(root / COMPLETENESS, sink.getvalue().to_pybytes())
+    data = sink.getvalue().to_pybytes()
+    final = root / COMPLETENESS
+    with _locked(root):
+        if _unchanged(final, manifests.active_entry(COMPLETENESS), report):
+            return report
+        tmp = temp_path(final)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        entry = {"path": COMPLETENESS, "kind": COMPLETENESS_KIND, "sha256": sha256_file(tmp), "bytes": len(data),
+                 "rows": report.num_rows, "computed_at": format_time(computed_at)}
+        try:
+            manifests.commit(batches=[], add=[entry])
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        publish(tmp, final)
     return report
+
+
+def _unchanged(final: Path, entry: dict[str, Any] | None, report: pa.Table) -> bool:
+    """Whether the signed report in place already holds these findings (then no new file nor manifest)."""
+    if entry is None or not final.exists() or sha256_file(final) != entry.get("sha256"):
+        return False
+    current = pq.read_table(final)
+    if not current.schema.equals(report.schema, check_metadata=False):
+        return False
+    return bool(current.drop_columns(["computed_at"]).equals(report.drop_columns(["computed_at"])))
+
+
+def recover_completeness(root: Path, manifests: ManifestWriter) -> None:
+    """Finish a report write interrupted between its manifest and its rename; drop other leftovers.
+
+    A report no manifest lists (written before reports were signed) is recomputed from the runs files and
+    signed, rather than signed as found.
+    """
+    state = manifests.state
+    final = root / COMPLETENESS
+    if final.exists() and manifests.active_entry(COMPLETENESS) is None:
+        runs = [p for p, e in state.active.items() if e.get("kind") == "runs"]
+        write_completeness(root, runs, utc_now(), manifests)
+    temps = sorted((root / "integrity").glob(f"{TMP_PREFIX}*-completeness.parquet"))
+    if not temps:
+        return
+    with _locked(root):
+        state.refresh()  # under the lock: no writer is between its commit and its rename now
+        entry = state.active.get(COMPLETENESS)
+        want = entry.get("sha256") if entry else None
+        current = sha256_file(final) if final.exists() else None
+        for tmp in temps:
+            if not tmp.exists():
+                continue
+            if want is not None and current != want and sha256_file(tmp) == want:
+                publish(tmp, final)
+                current = want
+            else:
+                tmp.unlink(missing_ok=True)

@@ -18,9 +18,10 @@ of the store (crash leftovers) and are removed by the writer that owns their par
 
 Signing key: `--key PATH`, else `MCP_BLACKBOX_SIGNING_KEY`, else
 `$XDG_CONFIG_HOME/mcp-blackbox/keys/manifest-ed25519.pem` (default `~/.config/...`), created on first
-use with mode 0600 — outside the store, so whoever can edit the store cannot re-sign it. The public
-key is copied to `STORE/keys/<fingerprint>.pub` so `verify` works; keep a copy elsewhere and pass it
-to `verify --public-key` to rule out a replaced key.
+use with mode 0600 — outside the store, so whoever can edit the store cannot re-sign it. A key that
+group or others can read or write is refused, as ssh refuses one. The public key is copied to
+`STORE/keys/<fingerprint>.pub`, but `verify` does not trust a key because it is there: it trusts keys
+given with `--public-key` or pinned outside the store on first use (`keytrust.py`).
 """
 
 from __future__ import annotations
@@ -91,12 +92,27 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
+def _refuse_open_permissions(path: Path, mode: int) -> None:
+    """Like ssh: a private key others can read (or write) is not a secret any more; refuse to sign with it."""
+    if mode & 0o077:
+        msg = (f"signing key {path} is accessible by group or others (mode {mode & 0o777:04o}); "
+               f"refusing to use it: run `chmod 600 {path}` (or replace the key if others may have read it)")
+        raise StoreError(msg)
+
+
 def load_or_create_key(path: Path | None = None) -> Ed25519PrivateKey:
-    """The signing key at `path` (default location if None), created with mode 0600 on first use."""
+    """The signing key at `path` (default location if None), created with mode 0600 on first use.
+
+    An existing key whose mode lets group or others read or write it is refused (StoreError).
+    """
     path = path or default_key_path()
     if path.exists():
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            fd = os.open(path, os.O_RDONLY)
+            with os.fdopen(fd, "rb") as fh:
+                _refuse_open_permissions(path, os.fstat(fh.fileno()).st_mode)
+                data = fh.read()
+            key = serialization.load_pem_private_key(data, password=None)
         except (OSError, ValueError, TypeError) as exc:
             msg = f"cannot read signing key {path}: {exc}"
             raise StoreError(msg) from exc
@@ -110,7 +126,10 @@ def load_or_create_key(path: Path | None = None) -> Ed25519PrivateKey:
                             serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # whatever the umask
         fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
     return key
 
 
@@ -202,6 +221,15 @@ class ManifestWriter:
             pub.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(pub, public_pem(self.public))
         self.state.refresh()
+        from mcp_blackbox.collector.ingest.gaps import recover_completeness  # local: gaps uses this module
+
+        recover_completeness(root, self)
+
+    def active_entry(self, path: str) -> dict[str, Any] | None:
+        """The committed entry of `path` now (re-reading newer manifests), None when not active."""
+        with self._lock:
+            self.state.refresh()
+            return self.state.active.get(path)
 
     def commit(self, *, batches: list[dict[str, Any]], add: list[dict[str, Any]],
                remove: list[dict[str, Any]] | None = None,

@@ -7,6 +7,16 @@ trusted key; every file the manifests leave active exists (deleted), has the rec
 (edited/swapped), row count, and — recomputed from its rows — Merkle root and event-time range;
 no Parquet file in events/, quarantine/ or integrity/runs/ is unlisted (inserted); files retired by
 compaction are gone; no source offset range was committed twice (duplicates).
+
+Coverage is judged against what forensics reads, not only what the collector writes: every
+`events/**/*.parquet` DuckDB would scan (temp-named `.tmp-*` files included: its glob reads them) and
+`integrity/completeness.parquet` (rule `capture_gap`) must be listed by a manifest that is validly
+signed by a trusted key. Files are checked against the state built from valid manifests only, so a
+manifest signed by an untrusted key can neither add a file nor retire one.
+
+Trusted keys: `--public-key` files when given, else the keys pinned for this store outside it
+(`keytrust.py`, like SSH known_hosts), else — first use — the store's own `keys/*.pub`, reported as
+untrusted and pinned when the store verifies intact.
 """
 
 from __future__ import annotations
@@ -25,7 +35,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mcp_blackbox.collector.ingest.gaps import COMPLETENESS, COMPLETENESS_KIND, completeness_schema
 from mcp_blackbox.collector.ingest.hashing import event_hashes, merkle_root
+from mcp_blackbox.collector.ingest.keytrust import add_pins, default_known_stores, load_pins, store_ids
 from mcp_blackbox.collector.ingest.manifest import (
     StoreState,
     coverage_key,
@@ -34,7 +46,7 @@ from mcp_blackbox.collector.ingest.manifest import (
     manifest_name,
     verify_signature,
 )
-from mcp_blackbox.collector.ingest.storefs import KEYS, MANIFESTS, TMP_PREFIX, data_files, sha256_file
+from mcp_blackbox.collector.ingest.storefs import EVENTS, KEYS, MANIFESTS, TMP_PREFIX, data_files, sha256_file
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.canonical import canonical_bytes
 from mcp_blackbox.schema.errors import StoreError
@@ -53,6 +65,10 @@ class VerifyReport:
     head_seq: int = 0
     head_sha256: str | None = None
     problems: list[str] = field(default_factory=list)
+    #: things to know that are not tampering (a key trusted on first use and pinned)
+    notices: list[str] = field(default_factory=list)
+    #: where the trusted keys came from: given (--public-key), pinned, or first-use
+    key_trust: str = ""
 
     @property
     def intact(self) -> bool:
@@ -60,26 +76,69 @@ class VerifyReport:
         return not self.problems
 
 
-def _trusted_keys(root: Path, given: list[Path]) -> dict[str, Ed25519PublicKey]:
-    paths = given or sorted((root / KEYS).glob("*.pub"))
-    keys = {}
-    for path in paths:
-        key = load_public_key(path)
-        keys[fingerprint(key)] = key
-    return keys
+@dataclass
+class _Trust:
+    """The keys manifests are checked with, and what the store itself offers."""
+
+    mode: str  # given | pinned | first-use
+    keys: dict[str, Ed25519PublicKey]
+    store_keys: dict[str, tuple[Ed25519PublicKey, str]]  # fingerprint -> key, STORE/keys file
+    known: Path
+    ids: list[str]
+    used: dict[str, Ed25519PublicKey] = field(default_factory=dict)  # keys that verified a manifest
+
+    def untrusted(self, fp: str) -> str:
+        """Why a manifest signed by key `fp` is not accepted."""
+        if fp not in self.store_keys:
+            return f"signed by an unknown key {fp[:16]}"
+        where = self.store_keys[fp][1]
+        if self.mode == "given":
+            return f"signed by an unknown key {fp[:16]} (untrusted: found only in {where}, not a --public-key)"
+        pinned = ", ".join(sorted(k[:16] for k in self.keys)) or "none"
+        return (f"signed by an unknown key {fp[:16]} (untrusted: found only in {where}; differs from the "
+                f"key(s) pinned for this store in {self.known}: {pinned})")
+
+
+def _store_keys(root: Path, problems: list[str]) -> dict[str, tuple[Ed25519PublicKey, str]]:
+    out = {}
+    for path in sorted((root / KEYS).glob("*.pub")):
+        rel = path.relative_to(root).as_posix()
+        try:
+            key = load_public_key(path)
+        except StoreError as exc:
+            problems.append(f"{rel}: not a usable public key ({exc})")
+            continue
+        out[fingerprint(key)] = (key, rel)
+    return out
+
+
+def _trust(root: Path, given: list[Path], known: Path, problems: list[str]) -> _Trust:
+    store_keys = _store_keys(root, problems)
+    ids = store_ids(root)
+    if given:
+        keys = {}
+        for path in given:
+            key = load_public_key(path)
+            keys[fingerprint(key)] = key
+        return _Trust("given", keys, store_keys, known, ids)
+    pinned = load_pins(known, ids)
+    if pinned:
+        return _Trust("pinned", pinned, store_keys, known, ids)
+    return _Trust("first-use", {fp: k for fp, (k, _) in store_keys.items()}, store_keys, known, ids)
 
 
 def _check_manifest(seq: int, data: bytes, prev_sha: str | None, prev_seq: int | None,
-                    keys: dict[str, Ed25519PublicKey], problems: list[str]) -> dict[str, Any] | None:
+                    trust: _Trust, problems: list[str]) -> tuple[dict[str, Any] | None, bool]:
+    """The manifest (None if unparseable) and whether it is validly signed by a trusted key."""
     name = f"{MANIFESTS}/{manifest_name(seq)}"
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         problems.append(f"{name}: edited (not valid JSON: {exc})")
-        return None
+        return None, False
     if not isinstance(doc, dict):
         problems.append(f"{name}: edited (not a manifest object)")
-        return None
+        return None, False
     if canonical_bytes(doc) != data:
         problems.append(f"{name}: edited (bytes are not the canonical form that was signed)")
     if doc.get("seq") != seq:
@@ -89,12 +148,28 @@ def _check_manifest(seq: int, data: bytes, prev_sha: str | None, prev_seq: int |
                         f"{MANIFESTS}/{manifest_name(prev_seq)} (edited, replaced or reordered)")
     if seq == 1 and doc.get("prev_manifest_sha256") is not None:
         problems.append(f"{name}: first manifest points to a predecessor (earlier manifests removed)")
-    key = keys.get(str(doc.get("key_fingerprint")))
+    fp = str(doc.get("key_fingerprint"))
+    key = trust.keys.get(fp)
     if key is None:
-        problems.append(f"{name}: signed by an unknown key {str(doc.get('key_fingerprint'))[:16]}")
-    elif not verify_signature(doc, key):
+        problems.append(f"{name}: {trust.untrusted(fp)}")
+        return doc, False
+    if not verify_signature(doc, key):
         problems.append(f"{name}: edited (Ed25519 signature does not verify)")
-    return doc
+        return doc, False
+    trust.used[fp] = key
+    return doc, True
+
+
+def _forensics_inputs(root: Path) -> tuple[set[str], set[str]]:
+    """(files the store's manifests must list, temp-named files among them forensics reads anyway)."""
+    files = set(data_files(root))
+    temps = set()
+    base = root / EVENTS
+    if base.is_dir():  # DuckDB's `events/**/*.parquet` glob also matches dot files
+        temps = {p.relative_to(root).as_posix() for p in base.rglob("*.parquet") if p.name.startswith(TMP_PREFIX)}
+    if (root / COMPLETENESS).exists():
+        files.add(COMPLETENESS)
+    return files | temps, temps
 
 
 def _check_content(root: Path, entry: dict[str, Any], problems: list[str]) -> int:
@@ -107,6 +182,8 @@ def _check_content(root: Path, entry: dict[str, Any], problems: list[str]) -> in
         return 0
     if table.num_rows != entry.get("rows"):
         problems.append(f"{path}: {table.num_rows} rows, manifest says {entry.get('rows')}")
+    if entry.get("kind") == COMPLETENESS_KIND and not table.schema.equals(completeness_schema(), check_metadata=False):
+        problems.append(f"{path}: schema differs from the completeness report's")
     if entry.get("kind") == "events":
         if not table.schema.equals(arrow_schema(), check_metadata=False):
             problems.append(f"{path}: schema differs from the event contract")
@@ -123,14 +200,22 @@ def _check_content(root: Path, entry: dict[str, Any], problems: list[str]) -> in
 
 
 def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head: str | None = None,
-                 deep: bool = True, progress: Callable[[str], None] | None = None) -> VerifyReport:
-    """Verify everything; never raises for tampering (it is reported), only for an unusable store."""
+                 deep: bool = True, progress: Callable[[str], None] | None = None, *,
+                 known_stores: Path | None = None, pin: bool = True) -> VerifyReport:
+    """Verify everything; never raises for tampering (it is reported), only for an unusable store.
+
+    Keys: `public_keys` when given (nothing is pinned; see `pin_keys`), else the keys pinned for this store
+    in `known_stores` (default `keytrust.default_known_stores()`), else first use: the store's keys that
+    sign its manifests, reported in `notices` and pinned (when `pin` and the store is intact).
+    """
     if not (root / MANIFESTS).is_dir():
         msg = f"{root} is not a store (no {MANIFESTS}/ directory)"
         raise StoreError(msg)
     report = VerifyReport()
     problems = report.problems
-    keys = _trusted_keys(root, public_keys or [])
+    known = known_stores or default_known_stores()
+    trust = _trust(root, public_keys or [], known, problems)
+    report.key_trust = trust.mode
     seqs = []
     for child in sorted((root / MANIFESTS).iterdir()):
         match = _MANIFEST_RE.match(child.name)
@@ -138,7 +223,8 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
             seqs.append(int(match.group(1)))
         elif not child.name.startswith(TMP_PREFIX):
             problems.append(f"{MANIFESTS}/{child.name}: unexpected file among manifests (inserted)")
-    state = StoreState(root)
+    state = StoreState(root)  # what the valid manifests say: the only files that count as evidence
+    listed_by_invalid: dict[str, int] = {}
     hashes: dict[int, str] = {}
     prev_sha: str | None = None
     prev_seq: int | None = None
@@ -152,8 +238,8 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
         data = (root / MANIFESTS / manifest_name(seq)).read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         hashes[seq] = sha
-        doc = _check_manifest(seq, data, prev_sha, prev_seq, keys, problems)
-        if doc is not None:
+        doc, valid = _check_manifest(seq, data, prev_sha, prev_seq, trust, problems)
+        if doc is not None and valid:
             for batch in doc.get("batches", []):
                 first, last = int(batch["first_offset"]), int(batch["last_offset"])
                 for a, b, s in ranges.get(coverage_key(batch), []):
@@ -163,13 +249,17 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
                                         "(duplicate)")
                 ranges.setdefault(coverage_key(batch), []).append((first, last, seq))
             state.apply(seq, sha, doc)
+        elif doc is not None:
+            for entry in doc.get("add", []):
+                if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                    listed_by_invalid[entry["path"]] = seq
         prev_seq, prev_sha = seq, sha
         expected = seq + 1
         report.manifests += 1
     report.head_seq, report.head_sha256 = (seqs[-1], hashes[seqs[-1]]) if seqs else (0, None)
     if expect_head and expect_head not in hashes.values():
         problems.append(f"expected manifest hash {expect_head} is not in the chain (truncated or rewritten)")
-    on_disk = set(data_files(root))
+    on_disk, temps = _forensics_inputs(root)
     active = sorted(state.active)
     last_note = time.monotonic()
     for index, path in enumerate(active, 1):
@@ -189,9 +279,42 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
     for path in sorted(on_disk - set(active)):
         if path in state.retired:
             problems.append(f"{path}: retired by compaction but still present (re-run `mcp-blackbox compact`)")
+        elif path in listed_by_invalid:
+            problems.append(f"{path}: inserted (listed only by {MANIFESTS}/{manifest_name(listed_by_invalid[path])}, "
+                            "which is not validly signed by a trusted key)")
+        elif path in temps:
+            problems.append(f"{path}: inserted (a temp-named file no manifest lists, yet forensics reads it as "
+                            "events: a write in progress, a crash leftover or a planted file)")
+        elif path == COMPLETENESS:
+            problems.append(f"{path}: not covered by any signed manifest (forensics reads it for capture gaps)")
         else:
             problems.append(f"{path}: inserted (not listed in any manifest)")
+    _first_use(report, trust, pin)
     return report
+
+
+def _first_use(report: VerifyReport, trust: _Trust, pin: bool) -> None:
+    """Report the store's own keys trusted on first use, and pin them when the store is intact."""
+    if trust.mode != "first-use" or not trust.used:
+        return
+    if pin and report.intact:
+        add_pins(trust.known, trust.ids, list(trust.used.values()))
+        outcome = f"pinned for this store in {trust.known}"
+    elif pin:
+        outcome = "not pinned: the store is not intact"
+    else:
+        outcome = "not pinned (--no-pin)"
+    for fp in sorted(trust.used):
+        report.notices.append(f"untrusted key {fp[:16]} from {trust.store_keys[fp][1]}, first use — {outcome}")
+
+
+def pin_keys(root: Path, public_keys: list[Path], known_stores: Path | None = None) -> Path:
+    """Pin the given public keys for this store (after a verify with them came out intact); returns the file."""
+    known = known_stores or default_known_stores()
+    ids = store_ids(root)
+    have = load_pins(known, ids)
+    add_pins(known, ids, [k for k in (load_public_key(p) for p in public_keys) if fingerprint(k) not in have])
+    return known
 
 
 def stderr_progress(message: str) -> None:
