@@ -254,15 +254,23 @@ def prepare_events(store: Store) -> float:
     return time.perf_counter() - started
 
 
-def register_views(store: Store) -> None:
-    """Create the views on the store's connection."""
+def register_views(store: Store, *, source: str | None = None, findings_source: str | None = None) -> None:
+    """Create the views on the store's connection.
+
+    `source` names a relation to read the event files from instead of `read_parquet` (the sandboxed SQL
+    console reads them through an Arrow dataset, so DuckDB itself needs no file access); `findings_source`
+    makes `findings` a view over that relation instead of a session table.
+    """
     con = store.con
     if store.has_events():
-        glob = store.events_glob.replace("'", "''")
-        con.execute(
-            "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
-            f"'{glob}', hive_partitioning = true, union_by_name = true)"
-        )
+        if source is not None:
+            con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT * FROM {source}")
+        else:
+            glob = store.events_glob.replace("'", "''")
+            con.execute(
+                "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
+                f"'{glob}', hive_partitioning = true, union_by_name = true)"
+            )
         con.execute(
             f"CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events {DEDUP}"
         )
@@ -270,5 +278,7 @@ def register_views(store: Store) -> None:
     else:
         con.execute(f"CREATE OR REPLACE VIEW raw_events AS {_empty_events_sql()}")
         con.execute(f"CREATE OR REPLACE VIEW events AS {_empty_events_sql()}")
-    for ddl in (_CALLS, _ACTIONS, _TOOL_VERSIONS, _SESSIONS, _EDGES, _FINDINGS):
+    findings = (_FINDINGS if findings_source is None
+                else f"CREATE OR REPLACE VIEW findings AS SELECT * FROM {findings_source}")
+    for ddl in (_CALLS, _ACTIONS, _TOOL_VERSIONS, _SESSIONS, _EDGES, findings):
         con.execute(ddl)
