@@ -77,8 +77,16 @@ def _fit(copy: dict[str, Any], sha: str | None, neighbours: dict[tuple[str, int]
       "Two or more stored records share an event_id but differ in content. All copies stay visible in `events`; "
       "the emitter's hash chain (sequence and prev_event_sha256) decides which copy fits, the others are flagged.")
 def evidence_conflict(ctx: RuleContext) -> list[Finding]:
-    ids = [r["event_id"] for r in ctx.rows(
-        "SELECT event_id FROM scope_events GROUP BY event_id HAVING count(*) > 1 ORDER BY event_id")]
+    if ctx.rows("SELECT 1 FROM duckdb_tables() WHERE table_name = '_duplicate_ids' AND NOT temporary"):
+        # prepared (views.prepare_events): only ids known to occur more than once can conflict, and `events`
+        # is built from the same list, so no aggregate over every id is needed
+        if not ctx.rows("SELECT 1 FROM _duplicate_ids LIMIT 1"):
+            return []
+        sql = ("SELECT event_id FROM scope_events SEMI JOIN _duplicate_ids USING (event_id) "
+               "GROUP BY event_id HAVING count(*) > 1 ORDER BY event_id")
+    else:
+        sql = "SELECT event_id FROM scope_events GROUP BY event_id HAVING count(*) > 1 ORDER BY event_id"
+    ids = [r["event_id"] for r in ctx.rows(sql)]
     out: list[Finding] = []
     for chunk_start in range(0, min(len(ids), MAX_DETAILED), 100):
         chunk = ids[chunk_start:chunk_start + 100]

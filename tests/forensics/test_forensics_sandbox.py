@@ -280,3 +280,30 @@ def test_ctrl_c_interrupts_a_running_query(evidence: tuple[Path, dict[str, str],
             proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_console_sees_findings_and_new_files(tmp_path: Path) -> None:
+    """The sandbox is not a frozen copy: the TUI's findings show in `findings`, files the collector adds appear."""
+    from mcp_blackbox.forensics.detections import run_detections
+    from mcp_blackbox.forensics.store import open_store
+    from mcp_blackbox.tui.data import Bench
+
+    events = incident_events()
+    root = tmp_path / "store"
+    write_store(root, events[:40], name="a")
+    bench = Bench(root)
+    try:
+        assert bench.sql("SELECT count(*) FROM events").rows == [(40,)]
+        assert bench.sql("SELECT count(*) FROM findings").rows == [(0,)]
+        write_store(root, events[40:], name="b")  # live mode: the collector published another file
+        assert bench.sql("SELECT count(*) FROM events").rows == [(len(events),)]
+        store = open_store(root)
+        findings = run_detections(store)
+        store.close()
+        bench.set_findings(findings)
+        assert bench.sql("SELECT count(*), count(DISTINCT rule_id) FROM findings").rows == [
+            (len(findings), len({f.rule_id for f in findings}))]
+        assert bench.sql("SELECT rule_id FROM findings WHERE severity = 'critical' LIMIT 1").rows == [
+            ("injection_chain",)]
+    finally:
+        bench.close()
