@@ -307,3 +307,42 @@ def test_console_sees_findings_and_new_files(tmp_path: Path) -> None:
             ("injection_chain",)]
     finally:
         bench.close()
+
+
+REPRODUCTIONS = [a for a in ATTEMPTS if a.name in ("explain_analyze_copy_over_evidence",
+                                                   "explain_analyze_replace_events_view",
+                                                   "explain_analyze_copy_over_case_notes")]
+
+
+@pytest.mark.anyio
+async def test_reproductions_typed_into_the_tui_console(tmp_path: Path) -> None:
+    """The issue's three TUI reproductions, typed into the SQL tab of the running app."""
+    from textual.widgets import Input, Static
+
+    from mcp_blackbox.tui.app import InvestigatorApp
+
+    root = tmp_path / "store"
+    write_store(root, incident_events())
+    (root / "cases").mkdir()
+    (root / "cases" / "default.json").write_text(json.dumps({"notes": {"x": "the investigator's notes"}}))
+    app = InvestigatorApp(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        before = _tree_hashes(root)  # the app may have written its own case file on start
+        await pilot.press("5")
+        sql = app.query_one("#sql-input", Input)
+        for attempt in REPRODUCTIONS:
+            sql.value = _sql(attempt, root)
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            status = str(app.query_one("#sql-status", Static).render())
+            assert re.search(attempt.why, status), status
+            assert _tree_hashes(root) == before
+        sql.value = "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM sessions)"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.last_result is not None and app.last_result[1] == [(111, 9)]
