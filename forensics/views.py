@@ -39,11 +39,10 @@ DEDUP: Final = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingest
 #: query), and only their rows are compared by content; the other branch keeps projection and filter pushdown.
 _EVENTS_UNPREPARED = f"""
 CREATE OR REPLACE VIEW events AS
-SELECT * EXCLUDE (date) FROM raw_events
-ANTI JOIN (SELECT event_id FROM raw_events GROUP BY event_id HAVING count(*) > 1) USING (event_id)
+WITH dup AS (SELECT event_id FROM raw_events GROUP BY event_id HAVING count(*) > 1)
+SELECT * EXCLUDE (date) FROM raw_events ANTI JOIN dup USING (event_id)
 UNION ALL
-(SELECT * EXCLUDE (date) FROM raw_events
- SEMI JOIN (SELECT event_id FROM raw_events GROUP BY event_id HAVING count(*) > 1) USING (event_id) {DEDUP_COPIES})
+(SELECT * EXCLUDE (date) FROM raw_events SEMI JOIN dup USING (event_id) {DEDUP_COPIES})
 """
 
 #: A server's identity across emitters: the host's trusted label first, then the self-reported name.
@@ -301,7 +300,9 @@ def register_views(store: Store, *, source: str | None = None, findings_source: 
                 "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
                 f"'{glob}', hive_partitioning = true, union_by_name = true)"
             )
-        con.execute(_EVENTS_UNPREPARED)
+        # the views on `events` are bound (checked) when created: against a one-scan stand-in with the same
+        # columns, so creating them does not bind the Parquet files once per reference; the real definition next
+        con.execute("CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events")
         store.prepared_files = None
     else:
         con.execute(f"CREATE OR REPLACE VIEW raw_events AS {_empty_events_sql()}")
@@ -310,3 +311,5 @@ def register_views(store: Store, *, source: str | None = None, findings_source: 
                 else f"CREATE OR REPLACE VIEW findings AS SELECT * FROM {findings_source}")
     for ddl in (_CALLS, _ACTIONS, _TOOL_VERSIONS, _SESSIONS, _EDGES, findings):
         con.execute(ddl)
+    if store.has_events():
+        con.execute(_EVENTS_UNPREPARED)
