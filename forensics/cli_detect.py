@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from mcp_blackbox.forensics.detections import all_rules, run_detections
+from mcp_blackbox.forensics.interrupt import run_interruptible
 from mcp_blackbox.forensics.output import render
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-rules", action="store_true", help="print the rules with their CoSAI threats")
     parser.add_argument("--fail-on", choices=("critical", "high", "medium", "low", "info"),
                         help="exit 3 when a finding of this severity or worse exists (for CI/cron)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="interrupt the detections after this long (exit 124); Ctrl-C interrupts at once")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     store = open_store(args.store)
     try:
-        findings = run_detections(store, args.rules, parse_time(args.since), parse_time(args.until), args.inventory)
+        since, until = parse_time(args.since), parse_time(args.until)
+        findings = run_interruptible(
+            lambda: run_detections(store, args.rules, since, until, args.inventory), store.con.interrupt,
+            args.timeout, what="detection")
     finally:
         store.close()
     if args.format == "json":

@@ -1,13 +1,13 @@
-"""`mcp-blackbox sql --store DIR "SELECT …" [--format table|csv|json] [--describe [VIEW]]`."""
+"""`mcp-blackbox sql --store DIR "SELECT …" [--format table|csv|json] [--describe [VIEW]] [--timeout S]`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from mcp_blackbox.forensics.interrupt import run_interruptible
 from mcp_blackbox.forensics.output import render
-from mcp_blackbox.forensics.sqlguard import lock_down, run_query
-from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.forensics.sqlguard import SafeSQL
 from mcp_blackbox.forensics.views import VIEW_DOCS
 from mcp_blackbox.schema.errors import UsageError
 
@@ -19,13 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--describe", nargs="?", const="", metavar="VIEW",
                         help="list the views, or the columns of one view with their meaning")
-    parser.epilog = "Views: " + ", ".join(VIEW_DOCS) + ". Writes, ATTACH, COPY, SET and file access are refused."
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="interrupt the query after this long (exit 124); Ctrl-C interrupts at once")
+    parser.epilog = ("Views: " + ", ".join(VIEW_DOCS) + ". Queries run in a sandbox with no file access and a "
+                     "read-only catalog: writes, ATTACH, COPY, SET and file functions fail.")
 
 
-def _describe(store: object, view: str) -> str:
-    from mcp_blackbox.forensics.store import Store
-
-    assert isinstance(store, Store)  # noqa: S101
+def _describe(safe: SafeSQL, view: str) -> str:
     if not view:
         return "\n".join(f"{name:14} {doc}" for name, (doc, _cols) in VIEW_DOCS.items())
     if view not in VIEW_DOCS:
@@ -36,7 +36,7 @@ def _describe(store: object, view: str) -> str:
         from mcp_blackbox.schema.docs import column_docs
 
         cols = {c.name: c.description for c in column_docs()}
-    described = store.con.execute(f"DESCRIBE {view}").fetchall()
+    _names, described = safe.run(f"DESCRIBE {view}")
     lines = [f"{view}: {doc}", ""]
     for name, typ, *_ in described:
         lines.append(f"  {name:26} {typ:24} {cols.get(name, '')}")
@@ -44,19 +44,19 @@ def _describe(store: object, view: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one read-only query and print the result."""
-    store = open_store(args.store)
-    try:
-        if args.describe is not None:
-            print(_describe(store, args.describe))
-            return 0
+    """Run one read-only query in the sandbox and print the result."""
+    if args.describe is None:
         query = sys.stdin.read() if args.query == "-" else args.query
         if not query:
             msg = "give a query (or --describe); e.g. mcp-blackbox sql --store DIR \"SELECT count(*) FROM events\""
             raise UsageError(msg)
-        lock_down(store)
-        names, rows = run_query(store, query)
+    safe = SafeSQL(args.store)
+    try:
+        if args.describe is not None:
+            print(_describe(safe, args.describe))
+            return 0
+        names, rows = run_interruptible(lambda: safe.run(query), safe.interrupt, args.timeout)
         print(render(names, rows, args.format))
         return 0
     finally:
-        store.close()
+        safe.close()

@@ -172,7 +172,7 @@ def _scope(ctx: RuleContext, *, materialize: bool = False) -> None:
 
 def _load_rules() -> None:
     # The rule modules register themselves on import.
-    from mcp_blackbox.forensics import rules_behavior, rules_catalog, rules_identity  # noqa: F401
+    from mcp_blackbox.forensics import rules_behavior, rules_catalog, rules_evidence, rules_identity  # noqa: F401
 
 
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3, Severity.INFO: 4}

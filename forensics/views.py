@@ -18,16 +18,39 @@ from mcp_blackbox.schema.arrow import arrow_schema
 if TYPE_CHECKING:
     from mcp_blackbox.forensics.store import Store
 
-#: Deduplication by event_id (the copy ingested first wins), as `events` applies it. Queries that look up a few
-#: events put their filter on `raw_events` and this after it: copies of one event are the same event, so a
-#: filter on its content keeps all of them or none, and the filter still reaches the Parquet scan.
+#: What makes two stored rows the same event: every column but `ingest_time` (and the `date` partition),
+#: compared as one struct (exact equality, no hash to collide). Two rows with one `event_id` and different
+#: content are an evidence conflict (a forged or altered copy), never a silent choice: `events` keeps both.
+CONTENT: Final = "struct_pack(" + ", ".join(f'"{f.name}"' for f in arrow_schema() if f.name != "ingest_time") + ")"
+
+#: Deduplication of identical copies (the copy ingested first stands for them), as `events` applies it to the
+#: rows of duplicated ids only (comparing content reads every column): rows with one event_id but different
+#: content all stay.
+DEDUP_COPIES: Final = (f"QUALIFY row_number() OVER (PARTITION BY event_id, {CONTENT} "
+                       "ORDER BY ingest_time NULLS LAST) = 1")
+
+#: One row per event_id (the copy ingested first), for lookups that show one node per id (chains, the TUI's
+#: event detail): they put their filter on `raw_events` and this after it, so the filter still reaches the
+#: Parquet scan. Copies with different content are not chosen between silently: `events` shows all of them
+#: and the `evidence_conflict` detection names them.
 DEDUP: Final = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingest_time NULLS LAST) = 1"
+
+#: `events` before it is prepared: the duplicated ids are found inline (a scan of the event_id column per
+#: query), and only their rows are compared by content; the other branch keeps projection and filter pushdown.
+_EVENTS_UNPREPARED = f"""
+CREATE OR REPLACE VIEW events AS
+WITH dup AS (SELECT event_id FROM raw_events GROUP BY event_id HAVING count(*) > 1)
+SELECT * EXCLUDE (date) FROM raw_events ANTI JOIN dup USING (event_id)
+UNION ALL
+(SELECT * EXCLUDE (date) FROM raw_events SEMI JOIN dup USING (event_id) {DEDUP_COPIES})
+"""
 
 #: A server's identity across emitters: the host's trusted label first, then the self-reported name.
 SERVER_KEY: Final = "coalesce(server_config_name, server_name, server_url, 'unknown')"
 
 VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
-    "events": ("Every stored event once (deduplicated by event_id); all schema v1 columns "
+    "events": ("Every stored event once (identical copies of an event_id deduplicated; copies with different "
+               "content are all kept, see the evidence_conflict detection); all schema v1 columns "
                "(`mcp-blackbox schema --columns` documents them).", {}),
     "calls": ("One row per request seen by one emitter, joined to its response (same emitter instance, "
               "connection, initiator and JSON-RPC id).", {
@@ -223,11 +246,11 @@ CREATE TABLE IF NOT EXISTS findings (finding_id VARCHAR, rule_id VARCHAR, title 
 """
 
 
-_EVENTS_PREPARED = f"""
+_EVENTS_PREPARED = """
 CREATE OR REPLACE VIEW events AS
 SELECT * EXCLUDE (date) FROM raw_events ANTI JOIN _duplicate_ids USING (event_id)
 UNION ALL
-(SELECT * EXCLUDE (date) FROM raw_events SEMI JOIN _duplicate_ids USING (event_id) {DEDUP})
+SELECT * FROM _duplicate_rows
 """
 
 
@@ -236,9 +259,10 @@ def prepare_events(store: Store) -> float:
 
     The plain definition deduplicates with a window over the whole store for every query, which also stops
     filters from reaching the Parquet scan: 25 s for one detection rule on 10M events. Prepared, the ids
-    that occur more than once are listed once (a table in this session's memory; the store is not touched)
-    and `events` becomes "every row whose id is unique, plus the first copy of each duplicated id": same
-    rows, but projections and filters push down and the duplicate branch is empty in a healthy store.
+    that occur more than once are listed, with their rows (identical copies once), in tables in this
+    session's memory (the store is not touched), and `events` becomes "every row whose id is unique, plus
+    those rows": same rows, but projections and filters push down and the second branch is empty in a
+    healthy store.
     The list is valid for the files present when it was made: `Store.refresh()` redoes it when files
     appear (live mode); until then a duplicate arriving in a new file would show twice.
     """
@@ -249,26 +273,43 @@ def prepare_events(store: Store) -> float:
     con = store.con
     con.execute("CREATE OR REPLACE TABLE _duplicate_ids AS "
                 "SELECT event_id FROM raw_events GROUP BY event_id HAVING count(*) > 1")
+    # the rows of duplicated ids, identical copies once: few in a healthy store, and held here so that no
+    # query pays for comparing content (or scans every column to find none)
+    none = con.execute("SELECT count(*) = 0 FROM _duplicate_ids").fetchone()[0]
+    con.execute("CREATE OR REPLACE TABLE _duplicate_rows AS SELECT * EXCLUDE (date) FROM raw_events "
+                + ("LIMIT 0" if none else f"WHERE event_id IN (SELECT event_id FROM _duplicate_ids) {DEDUP_COPIES}"))
     con.execute(_EVENTS_PREPARED)
     store.prepared_files = files
     return time.perf_counter() - started
 
 
-def register_views(store: Store) -> None:
-    """Create the views on the store's connection."""
+def register_views(store: Store, *, source: str | None = None, findings_source: str | None = None) -> None:
+    """Create the views on the store's connection.
+
+    `source` names a relation to read the event files from instead of `read_parquet` (the sandboxed SQL
+    console reads them through an Arrow dataset, so DuckDB itself needs no file access); `findings_source`
+    makes `findings` a view over that relation instead of a session table.
+    """
     con = store.con
     if store.has_events():
-        glob = store.events_glob.replace("'", "''")
-        con.execute(
-            "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
-            f"'{glob}', hive_partitioning = true, union_by_name = true)"
-        )
-        con.execute(
-            f"CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events {DEDUP}"
-        )
+        if source is not None:
+            con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT * FROM {source}")
+        else:
+            glob = store.events_glob.replace("'", "''")
+            con.execute(
+                "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
+                f"'{glob}', hive_partitioning = true, union_by_name = true)"
+            )
+        # the views on `events` are bound (checked) when created: against a one-scan stand-in with the same
+        # columns, so creating them does not bind the Parquet files once per reference; the real definition next
+        con.execute("CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events")
         store.prepared_files = None
     else:
         con.execute(f"CREATE OR REPLACE VIEW raw_events AS {_empty_events_sql()}")
         con.execute(f"CREATE OR REPLACE VIEW events AS {_empty_events_sql()}")
-    for ddl in (_CALLS, _ACTIONS, _TOOL_VERSIONS, _SESSIONS, _EDGES, _FINDINGS):
+    findings = (_FINDINGS if findings_source is None
+                else f"CREATE OR REPLACE VIEW findings AS SELECT * FROM {findings_source}")
+    for ddl in (_CALLS, _ACTIONS, _TOOL_VERSIONS, _SESSIONS, _EDGES, findings):
         con.execute(ddl)
+    if store.has_events():
+        con.execute(_EVENTS_UNPREPARED)

@@ -188,6 +188,32 @@ def argument_injection(fleet: Fleet, day: float) -> Injected:
     return [("argument_injection", conv["calls"][0]["client_request"])]
 
 
+def evidence_conflict(fleet: Fleet, day: float) -> Injected:
+    """A forged copy of a genuine event (same event_id, other arguments), ingested before the genuine one."""
+    from mcp_blackbox.forensics.rules_evidence import row_sha256
+
+    t = _t(fleet, day)
+    emitter = f"c-forge-{int(day)}"
+    prev: str | None = None
+    ids = []
+    for k in range(3):  # a genuine, hash-chained run of one emitter
+        ids.append(fleet.emit(t + timedelta(seconds=k), emitter, "client", message_kind="request",
+                              method="tools/call", tool_name="read_file", jsonrpc_id=str(k),
+                              direction="client_to_server", transport="stdio", connection_id=f"forge-{int(day)}",
+                              server_config_name="filesystem", host_name="dev-laptop-forge",
+                              arguments_json=json.dumps({"path": f"notes-{k}.txt"}), prev_event_sha256=prev))
+        row = fleet.rows[-1]
+        assert row["event_id"] == ids[-1]
+        prev = row_sha256(row)
+    genuine = next(r for r in fleet.rows if r["event_id"] == ids[1])
+    forged = {**genuine, "arguments_json": json.dumps({"path": "notes-1.txt", "note": "nothing to see"}),
+              "ingest_time": genuine["ingest_time"] - timedelta(seconds=1)}
+    fleet.rows.append(forged)
+    fleet.events += 1
+    fleet.truth["forged_copies"] = fleet.truth.get("forged_copies", 0) + 1
+    return [("evidence_conflict", ids[1])]
+
+
 INJECTORS: dict[str, Callable[[Fleet, float], Injected]] = {
     "rug_pull": rug_pull, "tool_poisoning": tool_poisoning, "tool_shadowing": tool_shadowing,
     "shadow_server": shadow_server, "injection_chain": injection_chain, "exfiltration": exfiltration,
@@ -195,6 +221,7 @@ INJECTORS: dict[str, Callable[[Fleet, float], Injected]] = {
     "token_misuse": token_misuse, "identity_spoofing": identity_spoofing, "first_use_anomaly": first_use_anomaly,
     "unapproved_destructive": unapproved_destructive, "capture_gap": capture_gap,
     "argument_injection": argument_injection, "header_mismatch": header_mismatch,
+    "evidence_conflict": evidence_conflict,
 }
 
 

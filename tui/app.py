@@ -245,6 +245,7 @@ class InvestigatorApp(App[int]):
             if self.bench.closing.is_set():
                 return
             register_findings(cur_store, findings)
+            self.bench.set_findings(findings)  # the SQL console's sandbox shows them too
         except (StoreError, duckdb.Error) as exc:
             # cancelled (escape / quit interrupts the cursor) or a store problem: say so, never crash
             if self.is_running:
@@ -335,7 +336,9 @@ class InvestigatorApp(App[int]):
                f"emitter_roles, conversation_ids FROM sessions WHERE {where} ORDER BY first_time DESC LIMIT 1000")
         try:
             self.bench.check(sql)
-            result = self.bench.query(sql, params)
+            # a typed filter condition is user SQL: it runs in the sandbox like the console's
+            typed = bool(self.query_one("#session-filter", Input).value.strip())
+            result = self.bench.sql(sql, params) if typed else self.bench.query(sql, params)
         except (SQLRefused, SQLFailed) as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
@@ -562,10 +565,7 @@ class InvestigatorApp(App[int]):
     @work(thread=True, exclusive=True, group="sql")
     def run_sql(self, sql: str) -> None:
         try:
-            statements = self.bench.check(sql)
-            result = None
-            for st in statements:
-                result = self.bench.query(st.query)
+            result = self.bench.sql(sql)  # the sandbox: no file access, catalog read-only
         except (SQLRefused, SQLFailed) as exc:
             self.call_from_thread(self._sql_status, str(exc), "red")
             return

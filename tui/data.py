@@ -2,7 +2,8 @@
 
 DuckDB connections are not shared across threads; `Bench.cursor()` gives each worker a cursor on the
 same in-memory database (so the views exist) that can be interrupted when the user cancels. Every
-query here is read-only; the SQL console goes through `forensics.sqlguard`.
+query here is read-only; the SQL console's user SQL runs only in `forensics.sqlguard.SafeSQL` (no file
+access, read-only catalog), never on the bench's own connection.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from mcp_blackbox.forensics.sqlguard import check, lock_down
+from mcp_blackbox.forensics.sqlguard import SafeSQL, check, lock_down
 from mcp_blackbox.forensics.store import Store, open_store
 
 
@@ -38,6 +39,9 @@ class Bench:
     closing: threading.Event = field(default_factory=threading.Event, init=False)
     _prepare_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _prepared: frozenset[str] | None = field(default=None, init=False)
+    _safe: SafeSQL | None = field(default=None, init=False)
+    _safe_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _findings: list[Any] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         # not prepared: the first screen reads raw_events only and must not wait for the dedup scan
@@ -62,6 +66,31 @@ class Bench:
             return check(Store(self.path, cur), sql)
         finally:
             cur.close()
+
+    def sql(self, sql: str, params: list[Any] | None = None) -> Result:
+        """Run the investigator's SQL in the sandbox (made on first use, rebuilt when files were added).
+
+        `cancel_all()` interrupts it too.
+        """
+        import time
+
+        with self._safe_lock:
+            if self._safe is None:
+                self._safe = SafeSQL(self.path)
+                self._safe.set_findings(self._findings)
+            else:
+                self._safe.refresh()
+            safe = self._safe
+        started = time.perf_counter()
+        columns, rows = safe.run(sql, params)
+        return Result(columns, rows, time.perf_counter() - started)
+
+    def set_findings(self, findings: list[Any]) -> None:
+        """What the console's `findings` view shows (the last detection run)."""
+        with self._safe_lock:
+            self._findings = list(findings)
+            if self._safe is not None:  # else the sandbox takes them when the console first runs
+                self._safe.set_findings(self._findings)
 
     def worker_store(self) -> Store:
         """A Store on its own cursor, for one worker thread; `cancel_all()` interrupts it too.
@@ -108,7 +137,7 @@ class Bench:
             cursors = list(self._running.values())
         for cur in cursors:
             cur.interrupt()
-        return len(cursors)
+        return len(cursors) + (self._safe.interrupt() if self._safe is not None else 0)
 
     def file_count(self) -> int:
         """Event files in the store (live mode watches this)."""
@@ -128,6 +157,8 @@ class Bench:
                 # busy right now (DuckDB refuses to close mid-call): the interrupt ends the call, and the
                 # worker sees `closing` and stops before its next statement
                 continue
+        if self._safe is not None:
+            self._safe.close()
         try:
             self.store.close()
         except duckdb.Error:

@@ -19,7 +19,7 @@ def _run(tmp_path: Path, events: list[dict[str, Any]], rule: str, **kw: Any) -> 
 
 def test_every_rule_has_threats_severity_and_text() -> None:
     rules = all_rules()
-    assert len(rules) == 16
+    assert len(rules) == 17
     for r in rules.values():
         assert r.cosai_threats and all(t.startswith("#") for t in r.cosai_threats)
         assert r.title and r.description
