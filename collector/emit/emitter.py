@@ -24,9 +24,9 @@ import socket
 import threading
 import time
 import weakref
-from enum import Enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from types import FrameType
 from typing import Any
 
