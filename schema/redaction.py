@@ -73,8 +73,8 @@ DEFAULT_DETECTORS: Final[tuple[Detector, ...]] = (
     _d("google_oauth_token", r"\bya29\.[A-Za-z0-9_\-]{20,}"),
     _d("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
     _d("cli_secret_flag",
-       r"(?i)(?:^|(?<=\s))--?(?:[a-z0-9]+[-_])*(?:password|passwd|pwd|pass|token|secret|api[-_]?key|apikey|"
-       r"auth|credentials?|private[-_]?key)(?:=|\s+)(?!-)(?!\[REDACTED)([^\s\"']{4,})", 1),
+       r"(?i)(?<![A-Za-z0-9_-])--?(?:[a-z0-9]+[-_])*(?:password|passwd|passphrase|pwd|pass|token|secret|api[-_]?key|"
+       r"apikey|key|auth|credentials?)(?:=|\s+)(?!-)(?!\[REDACTED)('[^']{4,}'|\"[^\"]{4,}\"|[^\s\"']{4,})", 1),
     _d("password_assignment",
        r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)"
        r"(?:\"|')?\s*[:=]\s*(?:\"|')?(?!\[REDACTED)([^\s\"'&,;}{]{4,})", 1),
