@@ -77,7 +77,7 @@ DEFAULT_DETECTORS: Final[tuple[Detector, ...]] = (
        r"apikey|key|auth|credentials?)(?:=|\s+)(?!-)(?!\[REDACTED)('[^']{4,}'|\"[^\"]{4,}\"|[^\s\"']{4,})", 1),
     _d("password_assignment",
        r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)"
-       r"(?:\"|')?\s*[:=]\s*(?:\"|')?(?!\[REDACTED)([^\s\"'&,;}{]{4,})", 1),
+       r"(?:\"|')?\s*[:=]\s*(?:\"|')?(?!\[REDACTED)(?![/~])([^\s\"'&,;}{]{4,})", 1),  # not a path (PWD=/home/…)
 )
 
 DEFAULT_SECRET_KEYS: Final = frozenset({
