@@ -37,7 +37,8 @@ def _session(command: list[str], spool: Path, calls: list[tuple[str, dict[str, A
     got: dict[Any, dict[str, Any]] = {}
 
     def request(rid: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        proc.stdin.write((json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}) + "\n").encode())
+        message = {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
+        proc.stdin.write((json.dumps(message) + "\n").encode())
         proc.stdin.flush()
         while True:
             line = proc.stdout.readline()
