@@ -82,7 +82,8 @@ class _Parser:
             elif text.startswith("/*", self.pos):
                 end = text.find("*/", self.pos + 2)
                 if end < 0:
-                    raise self.fail("unterminated comment")
+                    msg = "unterminated comment"
+                    raise self.fail(msg)
                 self.pos = end + 2
             else:
                 return
@@ -90,7 +91,8 @@ class _Parser:
     def value(self) -> Node:
         self.skip()
         if self.pos >= len(self.text):
-            raise self.fail("unexpected end of text")
+            msg = "unexpected end of text"
+            raise self.fail(msg)
         char = self.text[self.pos]
         start = self.pos
         if char == "{":
@@ -109,7 +111,8 @@ class _Parser:
             if self.text.startswith(word, self.pos):
                 self.pos += len(word)
                 return Node("literal", start, self.pos, literal)
-        raise self.fail(f"unexpected {char!r}")
+        msg = f"unexpected {char!r}"
+        raise self.fail(msg)
 
     def string(self) -> tuple[str, int]:
         try:
@@ -130,12 +133,14 @@ class _Parser:
                 return node
             if kind == "object":
                 if not self.text.startswith('"', self.pos):
-                    raise self.fail("expected a string key")
+                    msg = "expected a string key"
+                    raise self.fail(msg)
                 key_start = self.pos
                 key, _ = self.string()
                 self.skip()
                 if not self.text.startswith(":", self.pos):
-                    raise self.fail("expected ':'")
+                    msg = "expected ':'"
+                    raise self.fail(msg)
                 self.pos += 1
                 node.members.append(Member(key, key_start, self.value()))
             else:
@@ -144,7 +149,8 @@ class _Parser:
             if self.text.startswith(",", self.pos):
                 self.pos += 1  # a trailing comma before the close is JSONC
             elif not self.text.startswith(close, self.pos):
-                raise self.fail(f"expected ',' or {close!r}")
+                msg = f"expected ',' or {close!r}"
+                raise self.fail(msg)
 
 
 def parse(text: str) -> Node:
@@ -153,7 +159,8 @@ def parse(text: str) -> Node:
     root = parser.value()
     parser.skip()
     if parser.pos != len(text):
-        raise parser.fail("extra data")
+        msg = "extra data"
+        raise parser.fail(msg)
     return root
 
 
