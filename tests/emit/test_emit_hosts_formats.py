@@ -72,7 +72,8 @@ CLAUDE_CODE_USER = b"""{
 }
 """
 
-CLAUDE_DESKTOP = b"""{\r\n  "mcpServers": {\r\n    "time": {"command": "uvx", "args": ["mcp-server-time"]}\r\n  }\r\n}\r\n"""
+CLAUDE_DESKTOP = (b'{\r\n  "mcpServers": {\r\n    "time": {"command": "uvx", "args": ["mcp-server-time"]}\r\n'
+                  b"  }\r\n}\r\n")
 
 WINDSURF = b"""{
   "mcpServers": {
@@ -124,7 +125,8 @@ def _servers(doc: dict, fmt: str) -> dict[str, dict]:
     if fmt == "vscode":
         return doc["servers"]
     if fmt == "zed":
-        return {k: (v["command"] if isinstance(v.get("command"), dict) else v) for k, v in doc["context_servers"].items()}
+        table = doc["context_servers"]
+        return {k: (v["command"] if isinstance(v.get("command"), dict) else v) for k, v in table.items()}
     out = dict(doc.get("mcpServers", {}))
     for project, data in doc.get("projects", {}).items():
         out.update({f"{project}:{k}": v for k, v in data.get("mcpServers", {}).items()})
