@@ -192,7 +192,7 @@ class _Entry:
         return self.node.get("args")
 
     def plain(self) -> dict[str, Any]:
-        value = self.node.value()
+        value: dict[str, Any] = dict(self.node.value())
         if self.command_key != "command":
             value["command"] = value.pop(self.command_key)
         return value

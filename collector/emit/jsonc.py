@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from json.decoder import scanstring
 from typing import Any
 
+_scanstring: Any = getattr(json.decoder, "scanstring")  # noqa: B009 - public in CPython, untyped in typeshed
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
 
@@ -116,7 +116,7 @@ class _Parser:
 
     def string(self) -> tuple[str, int]:
         try:
-            string, end = scanstring(self.text, self.pos + 1, True)
+            string, end = _scanstring(self.text, self.pos + 1, True)
         except json.JSONDecodeError as exc:
             raise self.fail(exc.msg, exc.pos) from None
         self.pos = end
