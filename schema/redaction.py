@@ -21,6 +21,7 @@ dictionary of guessed payloads does not match a stored hash.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -102,6 +103,7 @@ _SCHEMA_WORDS: Final = frozenset({
     "title", "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "additionalProperties",
     "required", "nullable", "examples", "default", "deprecated", "readOnly", "writeOnly", "contentEncoding",
 })
+_CACHED_TEXT: Final = 256  # strings up to this length have their scan result cached (per Redactor)
 _FLAG = re.compile(r"--?([A-Za-z][A-Za-z0-9_-]*)")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _PLAIN_PATH = re.compile(r"(?:/|~/|\./|\.\./|[A-Za-z]:[\\/])[^\n]*")
@@ -225,6 +227,7 @@ class Redactor:
     def __init__(self, policy: RedactionPolicy | None = None) -> None:
         self.policy = policy or RedactionPolicy()
         self._paths = [parse_json_path(p) for p in self.policy.json_paths]
+        self._scan_short = functools.lru_cache(maxsize=8192)(self._scan_uncached)
 
     def redact(self, value: Any, root: str = "$") -> RedactionResult:
         """Return a redacted copy of `value` (never mutates it) and the reasons@paths removed."""
@@ -311,11 +314,23 @@ class Redactor:
     def _scan(self, text: str, path: str, out: list[str]) -> str:
         if len(text) < 8:
             return text
+        if len(text) <= _CACHED_TEXT:  # method, tool and server names, ids: the same few strings again
+            redacted, reasons = self._scan_short(text)
+            out.extend(f"{reason}@{path}" for reason in reasons)
+            return redacted
+        return self._scan_all(text, path, out)
+
+    def _scan_all(self, text: str, path: str, out: list[str]) -> str:
         for detector in self.policy.detectors:
             if detector.pattern.search(text) is None:
                 continue
             text = self._replace(detector, text, path, out)
         return text
+
+    def _scan_uncached(self, text: str) -> tuple[str, tuple[str, ...]]:
+        hits: list[str] = []
+        redacted = self._scan_all(text, "", hits)
+        return redacted, tuple(hit.rsplit("@", 1)[0] for hit in hits)
 
     @staticmethod
     def _replace(detector: Detector, text: str, path: str, out: list[str]) -> str:

@@ -55,7 +55,8 @@ _NOT_SCANNED = frozenset({
     "emitter_version", "host_name", "os_user", "tenant_id", "environment", "connection_id", "transport",
     "protocol_era", "direction", "initiator", "message_kind", "trace_source", "status", "user_id_source",
     "auth_method", "approval", "trace_id", "span_id", "parent_span_id", "token_fingerprint", "redacted_paths",
-    "risk_flags", "attributes_json", "arguments_json", "result_json",
+    "risk_flags", "attributes_json", "arguments_json", "result_json", "event_time", "sequence", "schema_version",
+    *(name for name in _FIELD_NAMES if name.endswith("_sha256")),
 })
 _JSON_TEXT = ("tool_definitions_json", "delegation_json")
 
@@ -313,8 +314,9 @@ class Emitter:
         `attributes` (argv, instructions, `_meta` extras, capabilities…) is redacted as a JSON value,
         keys included; so are the JSON texts of catalog definitions and delegation chains.
         """
-        for key, value in list(data.items()):
-            if key in _NOT_SCANNED or key.endswith("_sha256") or isinstance(value, Enum):
+        for key in data.keys() - _NOT_SCANNED:
+            value = data[key]
+            if value is None or isinstance(value, bool | int | float | Enum):
                 continue
             if key == "attributes":
                 redacted = self.redactor.redact(value, "$.attributes")
