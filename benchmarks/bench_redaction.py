@@ -49,7 +49,7 @@ def main() -> None:
         full = Emitter("client", "bench", config=config, install_signal_handler=False)
         base = Emitter("client", "bench", config=config, install_signal_handler=False)
         base.hasher = PLAIN
-        base._redact_fields = lambda data, paths: None  # type: ignore[method-assign]
+        base._redact_fields = lambda data, paths, done: None  # type: ignore[method-assign]
         for _ in range(2):  # warm up, then measure alternately
             _run(full, 500)
             _run(base, 500)

@@ -55,10 +55,11 @@ _NOT_SCANNED = frozenset({
     "emitter_version", "host_name", "os_user", "tenant_id", "environment", "connection_id", "transport",
     "protocol_era", "direction", "initiator", "message_kind", "trace_source", "status", "user_id_source",
     "auth_method", "approval", "trace_id", "span_id", "parent_span_id", "token_fingerprint", "redacted_paths",
-    "risk_flags", "attributes_json", "arguments_json", "result_json", "event_time", "sequence", "schema_version",
+    "risk_flags", "event_time", "sequence", "schema_version",
     *(name for name in _FIELD_NAMES if name.endswith("_sha256")),
 })
-_JSON_TEXT = ("tool_definitions_json", "delegation_json")
+# JSON texts redacted as JSON values (payload texts a caller passes ready-made included).
+_JSON_TEXT = frozenset({"tool_definitions_json", "delegation_json", "attributes_json", "arguments_json", "result_json"})
 
 
 @dataclass
@@ -289,9 +290,11 @@ class Emitter:
         """Capture `arguments` / `result` raw values: hash before redaction, redact, cap."""
         paths: list[str] = list(data.get("redacted_paths") or [])
         truncated = bool(data.get("truncated"))
+        captured_keys: set[str] = set()
         for key in _PAYLOAD_KEYS:
             if key not in data:
                 continue
+            captured_keys.add(f"{key}_json")
             captured = capture_payload(data.pop(key), redactor=self.redactor, mode=self.config.payload_mode,
                                        max_bytes=self.config.max_payload_bytes, root=f"$.{key}",
                                        hasher=self.hasher)
@@ -301,20 +304,20 @@ class Emitter:
                 data["result_size_bytes"] = captured.size_bytes
             paths.extend(captured.redacted_paths)
             truncated = truncated or captured.truncated
-        self._redact_fields(data, paths)
+        self._redact_fields(data, paths, captured_keys)
         if paths:
             data["redacted_paths"] = paths
         data["redacted"] = bool(paths)
         if truncated:
             data["truncated"] = True
 
-    def _redact_fields(self, data: dict[str, Any], paths: list[str]) -> None:
+    def _redact_fields(self, data: dict[str, Any], paths: list[str], done: set[str]) -> None:
         """One policy over every other string an event carries: columns, list items, JSON texts.
 
         `attributes` (argv, instructions, `_meta` extras, capabilities…) is redacted as a JSON value,
         keys included; so are the JSON texts of catalog definitions and delegation chains.
         """
-        for key in data.keys() - _NOT_SCANNED:
+        for key in data.keys() - _NOT_SCANNED - done:
             value = data[key]
             if value is None or isinstance(value, bool | int | float | Enum):
                 continue
