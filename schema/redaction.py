@@ -136,8 +136,20 @@ def high_entropy_token(value: str) -> bool:
     return classes >= 2 and _entropy(value) >= 3.3
 
 
+# A key-like word followed by one of these names something about a secret, not the secret (`keyId`,
+# `tokenType`, `sessionId`, `keyFile`); MCP's own `progressToken` is a correlation id.
+_NOT_A_SECRET_SUFFIX: Final = frozenset({
+    "id", "ids", "type", "name", "names", "count", "url", "uri", "path", "file", "dir", "hint", "length", "size",
+    "version", "format", "kind", "expiry", "expires", "ttl", "scope", "scopes",
+})
+_PROTOCOL_IDS: Final = frozenset({"progress_token"})
+
+
 def _key_like(normalised: str) -> bool:
-    return any(word in KEY_LIKE_WORDS for word in normalised.split("_"))
+    words = normalised.split("_")
+    if normalised in _PROTOCOL_IDS or words[-1] in _NOT_A_SECRET_SUFFIX:
+        return False
+    return any(word in KEY_LIKE_WORDS for word in words)
 
 
 def _looks_like_schema(value: object) -> bool:

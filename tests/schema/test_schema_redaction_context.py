@@ -82,3 +82,13 @@ def test_keyed_hashes_match_with_one_key_and_resist_a_dictionary() -> None:
     assert PLAIN.tool_catalog([tool]) == tool_catalog_sha256([tool])
     with pytest.raises(ValueError, match="at least"):
         ContentHasher(b"short")
+
+
+def test_identifiers_under_key_like_names_are_not_high_entropy_secrets() -> None:
+    value = {"progressToken": "3f9c2a7e-1b4d-4e8a-9c0f-5d6e7a8b9c0d", "keyId": "k-8Fq2Zr91xLm3Tw7v",
+             "sessionId": "0190aa3b-7c1d-7e2f-8a3b-4c5d6e7f8a9b", "tokenType": "Bearer",
+             "deployToken": "q8ZrT1xW9vB2nM4kL7pJ3hG6"}
+    out = Redactor().redact(value).value
+    assert {k: out[k] for k in ("progressToken", "keyId", "sessionId", "tokenType")} == \
+        {k: value[k] for k in ("progressToken", "keyId", "sessionId", "tokenType")}
+    assert out["deployToken"] == "[REDACTED:high_entropy]"
