@@ -133,7 +133,7 @@ class AuditEvent(BaseModel):
                                         "the request a server-to-client request serves, the listen request.")
     progress_token: str | None = _f("correlation", "params._meta.progressToken, string form.")
     task_id: str | None = _f("correlation", "Task id of task-augmented requests.")
-    request_state_sha256: Sha256Hex | None = _f("correlation", "SHA-256 of the MRTR requestState: links an "
+    request_state_sha256: Sha256Hex | None = _f("correlation", "HMAC-SHA-256 of the MRTR requestState: links an "
                                                 "input_required result to the retry that echoes it.")
     trace_id: str | None = _f("correlation", "W3C trace id (32 hex).")
     span_id: str | None = _f("correlation", "W3C span id (16 hex) of this message's span.")
@@ -180,9 +180,11 @@ class AuditEvent(BaseModel):
     resource_uri: str | None = _f("operation", "resources/* uri.")
     target: str | None = _f("operation", "What the operation acts on: tool, prompt, resource or method target.")
     arguments_json: JsonText = _f("operation", "Request params / tool arguments, redacted and size-capped.")
-    arguments_sha256: Sha256Hex | None = _f("operation", "SHA-256 of canonical arguments before redaction.")
+    arguments_sha256: Sha256Hex | None = _f("operation", "HMAC-SHA-256 (deployment hash key) of canonical "
+                                                                "arguments before redaction.")
     result_json: JsonText = _f("operation", "Result or error payload, redacted and size-capped.")
-    result_sha256: Sha256Hex | None = _f("operation", "SHA-256 of the canonical result before redaction.")
+    result_sha256: Sha256Hex | None = _f("operation", "HMAC-SHA-256 (deployment hash key) of the canonical "
+                                                             "result before redaction.")
     result_size_bytes: int | None = _f("operation", "Size of the canonical result before redaction.", ge=0)
     is_error: bool | None = _f("operation", "True for JSON-RPC errors and tool errors.")
     error_code: int | None = _f("operation", "JSON-RPC error code.")

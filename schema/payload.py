@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from mcp_blackbox.schema.canonical import canonical_bytes, sha256_hex
+from mcp_blackbox.schema.canonical import canonical_bytes
 from mcp_blackbox.schema.enums import PayloadMode
+from mcp_blackbox.schema.hashing import PLAIN, ContentHasher
 from mcp_blackbox.schema.redaction import Redactor
 
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 64 * 1024
@@ -55,8 +56,12 @@ def capture_payload(
     mode: PayloadMode = PayloadMode.FULL,
     max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     root: str = "$",
+    hasher: ContentHasher = PLAIN,
 ) -> CapturedPayload:
     """Hash `value` canonically (before redaction), then keep it redacted and size-capped.
+
+    Emitters pass their deployment's keyed `hasher` (HMAC-SHA-256); the plain default is for
+    offline tools only.
 
     A payload over `max_bytes` is kept as valid JSON: long strings are shortened first, and if it is
     still too big, a `{"$truncated": …}` object with the original size and a prefix replaces it.
@@ -64,7 +69,7 @@ def capture_payload(
     if mode is PayloadMode.NONE or value is None:
         return CapturedPayload(None, None, None)
     raw = canonical_bytes(value)
-    digest = sha256_hex(raw)
+    digest = hasher.digest(raw)
     if mode is PayloadMode.HASHES:
         return CapturedPayload(None, digest, len(raw))
     result = redactor.redact(value, root)

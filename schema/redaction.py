@@ -3,16 +3,26 @@
 Three mechanisms, applied together to any JSON-like value:
 - **detectors**: regular expressions for cloud keys, tokens, JWTs, private keys, passwords in URLs,
   bearer/basic headers and `password=…` pairs in free text; only the secret part is replaced;
-- **key names**: the whole value under a sensitive key (`password`, `api_key`, …) is replaced;
+- **key names**: the whole value under a sensitive key (`password`, `api_key`, `accessToken`, …) is
+  replaced, and a high-entropy token under a key-like name (`MY_SERVICE_KEY`, `deployToken`) too;
 - **JSON paths**: configured paths (`$.arguments.ssn`, `$.content[*].text`) are replaced.
 
+Object keys are scanned by the detectors as well (a token used as a key is replaced by a marker key).
+Key-name rules apply to *values supplied* for those keys, never to schema definitions (a JSON Schema
+`properties` map naming a `password` property, a `required` list) nor to values that are plainly not
+secrets (an environment listing's `"PWD": "/home/alice"`: absolute paths and empty strings).
+
 Every replacement is a marker `[REDACTED:<reason>]` that no detector matches, so redaction is
-idempotent, and each is reported as `<reason>@<json path>` (the `redacted_paths` column). Hashes are
-taken by the caller *before* redaction, so equal payloads still match across emitters.
+idempotent, and each is reported as `<reason>@<json path>` (the `redacted_paths` column; the path
+is built from redacted keys). Hashes are taken by the caller *before* redaction and are keyed
+(`schema.hashing`), so equal payloads still match across the emitters of one deployment while a
+dictionary of guessed payloads does not match a stored hash.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,9 +73,12 @@ DEFAULT_DETECTORS: Final[tuple[Detector, ...]] = (
     _d("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
     _d("google_oauth_token", r"\bya29\.[A-Za-z0-9_\-]{20,}"),
     _d("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    _d("cli_secret_flag",
+       r"(?i)(?<![A-Za-z0-9_-])--?(?:[a-z0-9]+[-_])*(?:password|passwd|passphrase|pwd|pass|token|secret|api[-_]?key|"
+       r"apikey|key|auth|credentials?)(?:=|\s+)(?!-)(?!\[REDACTED)('[^']{4,}'|\"[^\"]{4,}\"|[^\s\"']{4,})", 1),
     _d("password_assignment",
        r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)"
-       r"(?:\"|')?\s*[:=]\s*(?:\"|')?(?!\[REDACTED)([^\s\"'&,;}{]{4,})", 1),
+       r"(?:\"|')?\s*[:=]\s*(?:\"|')?(?!\[REDACTED)(?![/~])([^\s\"'&,;}{]{4,})", 1),  # not a path (PWD=/home/…)
 )
 
 DEFAULT_SECRET_KEYS: Final = frozenset({
@@ -76,8 +89,71 @@ DEFAULT_SECRET_KEYS: Final = frozenset({
 })
 
 
+#: Words that make a key name key-like: a high-entropy token under such a name is redacted.
+KEY_LIKE_WORDS: Final = frozenset({
+    "key", "keys", "token", "tokens", "secret", "secrets", "password", "passwd", "pwd", "passphrase", "pass",
+    "credential", "credentials", "cred", "creds", "auth", "apikey", "cookie", "session", "signature", "private",
+    "pat", "bearer", "jwt", "otp", "pin", "sig", "hmac", "salt",
+})
+
+# Keys whose mapping value is a map of JSON Schema definitions (names of properties, not values).
+_SCHEMA_MAP_KEYS: Final = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+_SCHEMA_WORDS: Final = frozenset({
+    "type", "description", "$ref", "enum", "anyOf", "oneOf", "allOf", "not", "items", "properties", "format",
+    "title", "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "additionalProperties",
+    "required", "nullable", "examples", "default", "deprecated", "readOnly", "writeOnly", "contentEncoding",
+})
+_CACHED_TEXT: Final = 256  # strings up to this length have their scan result cached (per Redactor)
+_FLAG = re.compile(r"--?([A-Za-z][A-Za-z0-9_-]*)")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_PLAIN_PATH = re.compile(r"(?:/|~/|\./|\.\./|[A-Za-z]:[\\/])[^\n]*")
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.]{16,}")
+
+
 def _normalise_key(key: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", key).lower()).strip("_")
+
+
+def _plainly_not_secret(value: object) -> bool:
+    """Values a key-name rule leaves alone: empty strings and filesystem paths (`"PWD": "/home/x"`)."""
+    return isinstance(value, str) and (not value.strip() or _PLAIN_PATH.fullmatch(value) is not None)
+
+
+def _entropy(text: str) -> float:
+    counts: dict[str, int] = {}
+    for char in text:
+        counts[char] = counts.get(char, 0) + 1
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in counts.values())
+
+
+def high_entropy_token(value: str) -> bool:
+    """A random-looking token: 16+ token characters, mixed classes, over 3.3 bits of entropy per char."""
+    if len(value) > 4096 or _TOKEN_CHARS.fullmatch(value) is None or value.startswith(("/", ".", "~")):
+        return False
+    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                   any(c.isdigit() for c in value)))
+    return classes >= 2 and _entropy(value) >= 3.3
+
+
+# A key-like word followed by one of these names something about a secret, not the secret (`keyId`,
+# `tokenType`, `sessionId`, `keyFile`); MCP's own `progressToken` is a correlation id.
+_NOT_A_SECRET_SUFFIX: Final = frozenset({
+    "id", "ids", "type", "name", "names", "count", "url", "uri", "path", "file", "dir", "hint", "length", "size",
+    "version", "format", "kind", "expiry", "expires", "ttl", "scope", "scopes",
+})
+_PROTOCOL_IDS: Final = frozenset({"progress_token"})
+
+
+def _key_like(normalised: str) -> bool:
+    words = normalised.split("_")
+    if normalised in _PROTOCOL_IDS or words[-1] in _NOT_A_SECRET_SUFFIX:
+        return False
+    return any(word in KEY_LIKE_WORDS for word in words)
+
+
+def _looks_like_schema(value: object) -> bool:
+    return isinstance(value, Mapping) and (not value or any(k in _SCHEMA_WORDS for k in value))
 
 
 @dataclass(frozen=True)
@@ -163,6 +239,7 @@ class Redactor:
     def __init__(self, policy: RedactionPolicy | None = None) -> None:
         self.policy = policy or RedactionPolicy()
         self._paths = [parse_json_path(p) for p in self.policy.json_paths]
+        self._scan_short = functools.lru_cache(maxsize=8192)(self._scan_uncached)
 
     def redact(self, value: Any, root: str = "$") -> RedactionResult:
         """Return a redacted copy of `value` (never mutates it) and the reasons@paths removed."""
@@ -183,7 +260,8 @@ class Redactor:
                 return True
         return False
 
-    def _walk(self, value: Any, path: str, trail: tuple[str | int, ...], out: list[str]) -> Any:
+    def _walk(self, value: Any, path: str, trail: tuple[str | int, ...], out: list[str],
+              schema_map: bool = False) -> Any:
         if trail and self._paths and self._path_hit(trail):
             if isinstance(value, str) and value == marker("json_path"):
                 return value
@@ -194,33 +272,77 @@ class Redactor:
         if isinstance(value, Mapping):
             copy: dict[str, Any] = {}
             for key, item in value.items():
-                child = _child(path, key)
-                if (
-                    isinstance(key, str)
-                    and _normalise_key(key) in self.policy.secret_keys
-                    and item is not None
-                    and not isinstance(item, bool)
-                ):
-                    if item == marker("secret_key"):
-                        copy[key] = item
+                shown = self._key(key, path, out, copy) if isinstance(key, str) else key
+                child = _child(path, shown)
+                reason = None if schema_map and _looks_like_schema(item) else self._key_rule(key, item)
+                if reason is not None:
+                    if item == marker(reason):
+                        copy[shown] = item
                     else:
-                        out.append(f"secret_key@{child}")
-                        copy[key] = marker("secret_key")
+                        out.append(f"{reason}@{child}")
+                        copy[shown] = marker(reason)
                     continue
-                copy[key] = self._walk(item, child, (*trail, key), out)
+                copy[shown] = self._walk(item, child, (*trail, key), out,
+                                         isinstance(key, str) and key in _SCHEMA_MAP_KEYS)
             return copy
         if isinstance(value, list | tuple):
-            return [self._walk(item, _child(path, i), (*trail, i), out) for i, item in enumerate(value)]
+            items = [self._walk(item, _child(path, i), (*trail, i), out) for i, item in enumerate(value)]
+            for i in range(len(items) - 1):  # argv style: ["--api-key", "<value>"]
+                flag, item = items[i], items[i + 1]
+                if isinstance(flag, str) and isinstance(item, str) and not item.startswith(("-", MARKER_PREFIX)):
+                    match = _FLAG.fullmatch(flag)
+                    if match and self._key_rule(match.group(1), item) is not None:
+                        out.append(f"cli_secret_flag@{_child(path, i + 1)}")
+                        items[i + 1] = marker("cli_secret_flag")
+            return items
         return value
+
+    def _key_rule(self, key: object, item: Any) -> str | None:
+        """`secret_key` / `high_entropy` when the value supplied for this key must go, else None."""
+        if not isinstance(key, str) or item is None or isinstance(item, bool) or _plainly_not_secret(item):
+            return None
+        name = _normalise_key(key)
+        if name in self.policy.secret_keys:
+            return "secret_key"
+        if isinstance(item, str) and _key_like(name) and not item.startswith(MARKER_PREFIX) \
+                and high_entropy_token(item):
+            return "high_entropy"
+        return None
+
+    def _key(self, key: str, path: str, out: list[str], taken: Mapping[str, Any]) -> str:
+        """An object key with any secret in it replaced (kept unique among its siblings)."""
+        if len(key) < 8:
+            return key
+        hits: list[str] = []
+        shown = self._scan(key, path, hits)
+        if not hits:
+            return shown
+        base, n = shown, 2
+        while shown in taken:
+            shown, n = f"{base}#{n}", n + 1
+        out.extend(f"{hit.split('@', 1)[0]}@{_child(path, shown)}" for hit in hits)
+        return shown
 
     def _scan(self, text: str, path: str, out: list[str]) -> str:
         if len(text) < 8:
             return text
+        if len(text) <= _CACHED_TEXT:  # method, tool and server names, ids: the same few strings again
+            redacted, reasons = self._scan_short(text)
+            out.extend(f"{reason}@{path}" for reason in reasons)
+            return redacted
+        return self._scan_all(text, path, out)
+
+    def _scan_all(self, text: str, path: str, out: list[str]) -> str:
         for detector in self.policy.detectors:
             if detector.pattern.search(text) is None:
                 continue
             text = self._replace(detector, text, path, out)
         return text
+
+    def _scan_uncached(self, text: str) -> tuple[str, tuple[str, ...]]:
+        hits: list[str] = []
+        redacted = self._scan_all(text, "", hits)
+        return redacted, tuple(hit.rsplit("@", 1)[0] for hit in hits)
 
     @staticmethod
     def _replace(detector: Detector, text: str, path: str, out: list[str]) -> str:

@@ -23,13 +23,26 @@ Precedence, highest first: explicit arguments > `MCP_BLACKBOX_*` environment var
     [servers.customers]              # overrides for one server (its config name / --name)
     payload_mode = "hashes"
 
+    hash_key_file = "/etc/mcp-blackbox/hash.key"   # the deployment's payload-hash key (see below)
+
+Payload and tool-definition hashes are HMAC-SHA-256 with the deployment's hash key, so the emitters
+of one deployment still match each other and a dictionary of guessed payloads matches nothing. The
+key, first found wins: `MCP_BLACKBOX_HASH_KEY` (the key text itself), `MCP_BLACKBOX_HASH_KEY_FILE` or
+`hash_key_file` (a file holding the key text), else `$XDG_CONFIG_HOME/mcp-blackbox/keys/hash.key`
+(default `~/.config/...`), generated on first use (32 random bytes as 64 hex characters, mode 0600).
+Every machine of a deployment must get the same key: copy that file (or its text into the variable)
+to each of them. A key shorter than 16 bytes is refused.
+
 Only stdlib is imported here: this module runs inside other people's programs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
+import threading
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +55,11 @@ from mcp_blackbox.schema.redaction import RedactionPolicy
 
 ENV_PREFIX = "MCP_BLACKBOX_"
 DEFAULT_TOPIC = "mcp-blackbox.events"
+HASH_KEY_ENV = ENV_PREFIX + "HASH_KEY"
+HASH_KEY_FILE_ENV = ENV_PREFIX + "HASH_KEY_FILE"
+MIN_HASH_KEY_BYTES = 16
+
+log = logging.getLogger("mcp_blackbox.emit")
 
 
 def state_dir() -> Path:
@@ -65,6 +83,8 @@ class CaptureConfig:
     tenant_id: str | None = None
     flush_timeout: float = 5.0
     server_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hash_key: bytes | None = field(default=None, repr=False)  # None: from hash_key_file / the default file
+    hash_key_file: Path | None = None
 
     def for_server(self, server_config_name: str | None) -> CaptureConfig:
         """This configuration with the `[servers.<name>]` overrides applied."""
@@ -132,8 +152,10 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
             changes[key] = float(value)
         elif key in ("environment", "tenant_id"):
             changes[key] = str(value)
-        elif key == "spool_fallback_dir":
+        elif key in ("spool_fallback_dir", "hash_key_file"):
             changes[key] = Path(str(value)).expanduser()
+        elif key == "hash_key" and where == "environment":
+            changes[key] = _checked_key(str(value).strip().encode("utf-8"), HASH_KEY_ENV)
         elif key == "redaction":
             changes["redaction"] = _redaction(dict(value), where)
         elif key == "kafka":
@@ -150,7 +172,7 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
 def _from_env(config: CaptureConfig, env: dict[str, str]) -> CaptureConfig:
     data: dict[str, Any] = {}
     for name in ("sink", "payload_mode", "max_payload_bytes", "queue_size", "environment", "tenant_id",
-                 "spool_fallback_dir", "flush_timeout"):
+                 "spool_fallback_dir", "flush_timeout", "hash_key", "hash_key_file"):
         value = env.get(ENV_PREFIX + name.upper())
         if value:
             data[name] = value
@@ -161,6 +183,65 @@ def _from_env(config: CaptureConfig, env: dict[str, str]) -> CaptureConfig:
     if extra_keys:
         data["redaction"] = {"extra_keys": [k.strip() for k in extra_keys.split(",") if k.strip()]}
     return _apply(config, data, where="environment", environ=env) if data else config
+
+
+def _checked_key(key: bytes, where: str) -> bytes:
+    if len(key) < MIN_HASH_KEY_BYTES:
+        msg = f"{where}: the hash key must be at least {MIN_HASH_KEY_BYTES} bytes (got {len(key)})"
+        raise UsageError(msg)
+    return key
+
+
+def default_hash_key_path() -> Path:
+    """Where the deployment's hash key is generated unless configured."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "mcp-blackbox" / "keys" / "hash.key"
+
+
+_KEYS: dict[Path, bytes] = {}
+_KEYS_LOCK = threading.Lock()
+
+
+def _read_or_create_key(path: Path, create: bool) -> bytes:
+    try:
+        return _checked_key(path.read_bytes().strip(), str(path))
+    except FileNotFoundError:
+        if not create:
+            raise
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = secrets.token_hex(32).encode("ascii")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another emitter created it first: use theirs
+        return _checked_key(path.read_bytes().strip(), str(path))
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text + b"\n")
+    log.info("mcp-blackbox: generated the deployment hash key %s (copy it to every emitter host)", path)
+    return text
+
+
+def resolve_hash_key(config: CaptureConfig) -> bytes:
+    """The key of the payload-hash HMAC (module docstring: where it comes from). Never raises.
+
+    A configured key file that cannot be read, or a default one that cannot be created, gives a
+    per-process random key with a warning: hashes then match only within this process, but a
+    dictionary still cannot recover a payload.
+    """
+    if config.hash_key is not None:
+        return config.hash_key
+    path = config.hash_key_file or default_hash_key_path()
+    with _KEYS_LOCK:
+        if path in _KEYS:
+            return _KEYS[path]
+        try:
+            key = _read_or_create_key(path, create=config.hash_key_file is None)
+        except (OSError, UsageError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            log.warning("mcp-blackbox: hash key %s unusable (%s); payload hashes of this process use a "
+                        "random key and will not match other emitters", path, reason)
+            key = secrets.token_hex(32).encode("ascii")
+        _KEYS[path] = key
+        return key
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, sink: str | None = None,

@@ -26,16 +26,18 @@ import time
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
 
 from mcp_blackbox import __version__
-from mcp_blackbox.collector.emit.config import CaptureConfig, load_config
+from mcp_blackbox.collector.emit.config import CaptureConfig, load_config, resolve_hash_key
 from mcp_blackbox.collector.emit.sinks import Sink, SinkError, SpoolSink, open_sink
 from mcp_blackbox.schema.canonical import canonical_bytes
 from mcp_blackbox.schema.enums import EmitterRole, EventType
+from mcp_blackbox.schema.hashing import ContentHasher
 from mcp_blackbox.schema.ids import uuid7
 from mcp_blackbox.schema.model import AuditEvent
 from mcp_blackbox.schema.payload import capture_payload
@@ -46,6 +48,18 @@ log = logging.getLogger("mcp_blackbox.emit")
 _BATCH = 512
 _FIELD_NAMES = frozenset(AuditEvent.model_fields)
 _PAYLOAD_KEYS = ("arguments", "result")
+# String fields the emitter fills itself from local facts or validated formats; every other string
+# field (tool names, URIs, ids, clientInfo, headers, error text, …) goes through the redaction policy.
+_NOT_SCANNED = frozenset({
+    "event_id", "event_type", "event_subtype", "emitter_instance_id", "emitter_role", "emitter_component",
+    "emitter_version", "host_name", "os_user", "tenant_id", "environment", "connection_id", "transport",
+    "protocol_era", "direction", "initiator", "message_kind", "trace_source", "status", "user_id_source",
+    "auth_method", "approval", "trace_id", "span_id", "parent_span_id", "token_fingerprint", "redacted_paths",
+    "risk_flags", "event_time", "sequence", "schema_version",
+    *(name for name in _FIELD_NAMES if name.endswith("_sha256")),
+})
+# JSON texts redacted as JSON values (payload texts a caller passes ready-made included).
+_JSON_TEXT = frozenset({"tool_definitions_json", "delegation_json", "attributes_json", "arguments_json", "result_json"})
 
 
 @dataclass
@@ -132,6 +146,7 @@ class Emitter:
         }
         self.static.update(static)
         self.redactor = Redactor(self.config.redaction)
+        self.hasher = ContentHasher(resolve_hash_key(self.config))  # keyed payload / definition hashes
         self.stats = EmitterStats()
         self._queue: collections.deque[tuple[str, int, dict[str, Any]]] = collections.deque()
         self._wake = threading.Event()
@@ -275,37 +290,68 @@ class Emitter:
         """Capture `arguments` / `result` raw values: hash before redaction, redact, cap."""
         paths: list[str] = list(data.get("redacted_paths") or [])
         truncated = bool(data.get("truncated"))
+        captured_keys: set[str] = set()
         for key in _PAYLOAD_KEYS:
             if key not in data:
                 continue
+            captured_keys.add(f"{key}_json")
             captured = capture_payload(data.pop(key), redactor=self.redactor, mode=self.config.payload_mode,
-                                       max_bytes=self.config.max_payload_bytes, root=f"$.{key}")
+                                       max_bytes=self.config.max_payload_bytes, root=f"$.{key}",
+                                       hasher=self.hasher)
             data[f"{key}_json"] = captured.json_text
             data[f"{key}_sha256"] = captured.sha256
             if key == "result":
                 data["result_size_bytes"] = captured.size_bytes
             paths.extend(captured.redacted_paths)
             truncated = truncated or captured.truncated
-        for key in ("error_message", "server_command", "user_agent", "server_url"):
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                redacted = self.redactor.redact_text(value, f"$.{key}")
-                data[key] = redacted.value
-                paths.extend(redacted.paths)
+        self._redact_fields(data, paths, captured_keys)
         if paths:
             data["redacted_paths"] = paths
         data["redacted"] = bool(paths)
         if truncated:
             data["truncated"] = True
 
+    def _redact_fields(self, data: dict[str, Any], paths: list[str], done: set[str]) -> None:
+        """One policy over every other string an event carries: columns, list items, JSON texts.
+
+        `attributes` (argv, instructions, `_meta` extras, capabilities…) is redacted as a JSON value,
+        keys included; so are the JSON texts of catalog definitions and delegation chains.
+        """
+        for key in data.keys() - _NOT_SCANNED - done:
+            value = data[key]
+            if value is None or isinstance(value, bool | int | float | Enum):
+                continue
+            if key == "attributes":
+                redacted = self.redactor.redact(value, "$.attributes")
+            elif key in _JSON_TEXT and isinstance(value, str):
+                try:
+                    parsed = json.loads(value)
+                except ValueError:
+                    redacted = self.redactor.redact_text(value, f"$.{key}")
+                else:
+                    redacted = self.redactor.redact(parsed, f"$.{key}")
+                    if redacted.paths:
+                        redacted.value = json.dumps(redacted.value, ensure_ascii=False)
+                    else:
+                        redacted.value = value
+            elif isinstance(value, str) and value:
+                redacted = self.redactor.redact_text(value, f"$.{key}")
+            elif isinstance(value, list) and any(isinstance(v, str) for v in value):
+                redacted = self.redactor.redact(value, f"$.{key}")
+            else:
+                continue
+            if redacted.paths:
+                data[key] = redacted.value
+                paths.extend(redacted.paths)
+
     def _build(self, event_id: str, t_ns: int, fields: dict[str, Any]) -> tuple[str, bytes]:
         data = {**self.static, **fields}
         data["event_id"] = event_id
         data["event_time"] = datetime.fromtimestamp(t_ns / 1e9, tz=UTC)
         data.setdefault("connection_id", f"emitter:{self.instance_id}")
+        self._payloads(data)
         if "attributes" in data:
             data["attributes_json"] = json.dumps(data.pop("attributes"), ensure_ascii=False, default=str)
-        self._payloads(data)
         data["sequence"] = self._sequence
         data["prev_event_sha256"] = self._prev_sha
         data["schema_version"] = 1

@@ -19,7 +19,6 @@ from typing import Any
 
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.methods import MethodInfo, lookup
-from mcp_blackbox.schema.canonical import json_sha256, tool_catalog_sha256, tool_definition_sha256
 from mcp_blackbox.schema.enums import (
     Direction,
     EventType,
@@ -118,6 +117,7 @@ class ConnectionNormalizer:
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._progress: dict[str, str] = {}  # progress token → request id
         self._catalog = _CatalogState()
+        self.hasher = emitter.hasher  # keyed with the deployment key: matches the other emitters' hashes
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -359,7 +359,7 @@ class ConnectionNormalizer:
             data["target"] = str(ref.get("name") or ref.get("uri") or "")
         state = params.get("requestState")
         if state is not None:  # MRTR retry: echoes the state of the input_required round
-            data["request_state_sha256"] = json_sha256(state)
+            data["request_state_sha256"] = self.hasher.json(state)
             if isinstance(params.get("inputResponses"), dict):
                 attrs["input_responses"] = sorted(params["inputResponses"])
         if payload:
@@ -422,7 +422,7 @@ class ConnectionNormalizer:
             if result_type == "input_required":
                 data["status"] = Status.INPUT_REQUIRED
                 if result.get("requestState") is not None:
-                    data["request_state_sha256"] = json_sha256(result["requestState"])
+                    data["request_state_sha256"] = self.hasher.json(result["requestState"])
                 requests = result.get("inputRequests")
                 if isinstance(requests, dict):
                     attrs["input_requests"] = {k: (v or {}).get("method") if isinstance(v, dict) else None
@@ -482,8 +482,8 @@ class ConnectionNormalizer:
             return None
         definitions = {str(t.get("name")): t for t in self._catalog.pages}
         self._catalog.pages = []
-        hashes = {name: tool_definition_sha256(d) for name, d in definitions.items()}
-        catalog_sha = tool_catalog_sha256(list(definitions.values()))
+        hashes = {name: self.hasher.tool_definition(d) for name, d in definitions.items()}
+        catalog_sha = self.hasher.tool_catalog(list(definitions.values()))
         data["tool_catalog_sha256"] = catalog_sha
         previous = self._catalog.hashes
         first = self._catalog.catalog_sha is None
@@ -516,9 +516,8 @@ class ConnectionNormalizer:
             fields["risk_flags"] = cat_flags
         return self.emitter.emit(EventType.CATALOG, **fields)
 
-    @staticmethod
-    def _prev_sha(previous: dict[str, str]) -> str:
-        return json_sha256(sorted(previous.values()))
+    def _prev_sha(self, previous: dict[str, str]) -> str:
+        return self.hasher.json(sorted(previous.values()))
 
     # -- notifications ----------------------------------------------------------------------------
 

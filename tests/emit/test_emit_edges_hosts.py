@@ -95,7 +95,8 @@ def test_unwrap_keeps_edits_made_after_wrap(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [
-    b'{"mcpServers": {"a": {"command": "x"}}, // comment\n}',
+    b'{"mcpServers": {"a": {"command": "x"}}, /* unterminated comment\n}',
+    b'{"mcpServers": {"a": {"command": "x"}} "missing": "comma"}',
     b'{"profiles": {"a": {"command": "x"}}}',
     b"[1, 2, 3]",
     b"\xff\xfe not text",
