@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.safe import for_terminal
 from mcp_blackbox.forensics.sqlguard import lock_down, run_query
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.views import VIEW_DOCS
@@ -16,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox sql`."""
     parser.add_argument("--store", required=True, help="store directory")
     parser.add_argument("query", nargs="?", help="SQL (read-only); '-' reads it from stdin")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                        help="table and csv show control, bidi and invisible characters as visible markers "
+                             "(csv also guards =+-@ formulas with a leading '); json is exact, with them escaped")
     parser.add_argument("--describe", nargs="?", const="", metavar="VIEW",
                         help="list the views, or the columns of one view with their meaning")
     parser.epilog = "Views: " + ", ".join(VIEW_DOCS) + ". Writes, ATTACH, COPY, SET and file access are refused."
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     try:
         if args.describe is not None:
-            print(_describe(store, args.describe))
+            print(for_terminal(_describe(store, args.describe)))
             return 0
         query = sys.stdin.read() if args.query == "-" else args.query
         if not query:

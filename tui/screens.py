@@ -92,18 +92,19 @@ class EventDetail(ModalScreen[None]):
         return self.app
 
     def action_copy_id(self) -> None:
-        self.app.copy_to_clipboard(str(self.row["event_id"]))
-        self.notify(f"copied {self.row['event_id']}")
+        self.bench_app.copy_ident(str(self.row["event_id"]))
 
     def action_star(self) -> None:
-        starred = self.bench_app.case.toggle_star(str(self.row["event_id"]), "event")
+        starred = self.bench_app.case_write(self.bench_app.case.toggle_star, str(self.row["event_id"]), "event")
+        if starred is None:
+            return
         self.notify("starred" if starred else "unstarred")
 
     def action_note(self) -> None:
         def save(text: str | None) -> None:
             if text:
-                self.bench_app.case.add_note(str(self.row["event_id"]), text)
-                self.notify("note saved")
+                if self.bench_app.case_write(self.bench_app.case.add_note, str(self.row["event_id"]), text):
+                    self.notify("note saved")
 
         self.app.push_screen(NoteScreen(str(self.row["event_id"])), save)
 

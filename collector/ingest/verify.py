@@ -196,5 +196,7 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
 
 def stderr_progress(message: str) -> None:
     """Progress on a terminal only."""
+    from mcp_blackbox.schema.textsafe import inert  # file names in progress lines are attacker-chosen
+
     if sys.stderr.isatty():
-        print(f"\r{message}", end="", file=sys.stderr, flush=True)
+        print(f"\r{inert(message)}", end="", file=sys.stderr, flush=True)
