@@ -42,7 +42,7 @@ from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.tui.cases import Case, case_dir
 from mcp_blackbox.tui.data import Bench
-from mcp_blackbox.tui.render import SEVERITY_STYLE, safe
+from mcp_blackbox.tui.render import SEVERITY_STYLE, SafeInput, safe, stamp
 from mcp_blackbox.tui.screens import EventDetail, HelpScreen, NoteScreen
 
 CSS = """
@@ -129,7 +129,7 @@ class InvestigatorApp(App[int]):
                 yield DataTable(id="findings-table", cursor_type="row")
                 yield Static("", id="finding-detail")
             with TabPane("Sessions", id="sessions"):
-                yield Input(placeholder="SQL condition on sessions, e.g. errors > 0 AND server = 'notify'",
+                yield SafeInput(placeholder="SQL condition on sessions, e.g. errors > 0 AND server = 'notify'",
                             id="session-filter")
                 yield Static("", id="chips")
                 yield DataTable(id="sessions-table", cursor_type="row")
@@ -139,7 +139,7 @@ class InvestigatorApp(App[int]):
                     yield Static("", id="timeline")
                     yield Static("", id="chain-detail")
             with TabPane("SQL", id="sql"):
-                yield Input(placeholder="SELECT … (read-only; enter runs, ctrl+s saves, e exports)", id="sql-input")
+                yield SafeInput(placeholder="SELECT … (read-only; enter runs, ctrl+s saves, e exports)", id="sql-input")
                 yield Static("", id="sql-status")
                 yield DataTable(id="sql-table")
         yield Footer()
@@ -205,7 +205,7 @@ class InvestigatorApp(App[int]):
 
     def _show_overview(self, total: int, first: datetime | None, last: datetime | None, conns: int,
                        buckets: list[float], dims: dict[str, list[tuple[Any, ...]]]) -> None:
-        span = f"{first:%Y-%m-%d %H:%M:%S} → {last:%Y-%m-%d %H:%M:%S}" if first and last else "empty store"
+        span = f"{stamp(first)} → {stamp(last)}" if first and last else "empty store"
         zoom = " (zoomed: Z resets)" if self.window else ""
         live = "  ● live" if self.live else ""
         self.query_one("#summary", Static).update(Text(f"{total:,} events · {conns:,} connections · {span}{zoom}"
@@ -263,11 +263,16 @@ class InvestigatorApp(App[int]):
         table = self.query_one("#findings-table", DataTable)
         table.clear(columns=True)
         table.add_columns("", "severity", "rule", "CoSAI", "time", "explanation")
-        for f in findings:
+        keys: set[str] = set()
+        for index, f in enumerate(findings):
+            # a row key per row: two findings sharing an id (evidence can make rules repeat one) must not
+            # crash the table; `_finding` maps the suffixed key back
+            key = f.finding_id if f.finding_id not in keys else f"{f.finding_id}\x00{index}"
+            keys.add(key)
             star = "★" if f.finding_id in self.case.stars else ""
             table.add_row(star, Text(str(f.severity), style=SEVERITY_STYLE.get(str(f.severity), "")), f.rule_id,
                           " ".join(f.cosai_threats), f.time.strftime("%Y-%m-%d %H:%M:%S"),
-                          safe(f.explanation, limit=140), key=f.finding_id)
+                          safe(f.explanation, limit=140), key=key)
         sev = self.query_one("#count-severity", DataTable)
         sev.clear(columns=True)
         sev.add_columns("severity", "findings")
@@ -301,7 +306,10 @@ class InvestigatorApp(App[int]):
         self.query_one("#finding-detail", Static).update(text)
 
     def _finding(self, key: str | None) -> Finding | None:
-        return next((f for f in self.findings if f.finding_id == key), None)
+        ident, _, index = (key or "").partition("\x00")
+        if index.isdigit() and int(index) < len(self.findings):
+            return self.findings[int(index)]
+        return next((f for f in self.findings if f.finding_id == ident), None)
 
     @on(DataTable.RowSelected, "#findings-table")
     def _finding_selected(self, event: DataTable.RowSelected) -> None:
@@ -641,7 +649,8 @@ class InvestigatorApp(App[int]):
             return str(focused.cursor_node.data), "event"
         if isinstance(focused, DataTable) and focused.id == "findings-table" and focused.row_count:
             key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
-            return (str(key), "finding") if key else None
+            finding = self._finding(key)
+            return (finding.finding_id, "finding") if finding else None
         return None
 
     def action_star(self) -> None:

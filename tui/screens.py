@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from mcp_blackbox.forensics.safe import inert
-from mcp_blackbox.tui.render import pretty_event
+from mcp_blackbox.tui.render import SafeInput, pretty_event
 
 if TYPE_CHECKING:
     from mcp_blackbox.tui.app import InvestigatorApp
@@ -60,7 +60,7 @@ class NoteScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(f"Note on {inert(self.target)} (enter to save, escape to cancel)"))
-            yield Input(placeholder="what you saw", id="note-input")
+            yield SafeInput(placeholder="what you saw", id="note-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
