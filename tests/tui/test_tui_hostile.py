@@ -239,3 +239,83 @@ async def test_symlinks_made_while_the_bench_runs_are_not_followed(incident: Pat
         await pilot.pause()
         assert app.is_running
     assert list(outside.iterdir()) == []
+
+
+def _small_hostile_store(root: Path) -> Path:
+    """One call on a connection whose id carries the attack (written directly: fast, no detections needed)."""
+    mk = EventMaker()
+    events = mk.call(1, "fetch" + HOSTILE, {"q": HOSTILE}, {"content": [{"type": "text", "text": HOSTILE}]},
+                     connection_id="conn" + HOSTILE, server_config_name="web" + HOSTILE)
+    return write_store(root, events)
+
+
+async def test_star_and_copy_of_a_hostile_node_toast_inert(tmp_path: Path) -> None:
+    """The reproduction: notifications parsed markup and wrote OSC 0/52 raw (title, clipboard, app.quit link)."""
+    store = _small_hostile_store(tmp_path / "store")
+    app = InvestigatorApp(store)
+    seen: list[str] = []
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _settle(pilot)
+        app.load_chain("conn" + HOSTILE)
+        await _settle(pilot)
+        tree = app.query_one("#chain-tree", Tree)
+        node = next(n for n in _walk(tree.root) if str(n.data or "").startswith("connection:"))
+        tree.move_cursor(node)
+        tree.focus()
+        await pilot.press("s", "c")
+        await pilot.pause(0.2)
+        screen = _check_screen(app, "star/copy toasts", seen)
+        assert "[@click=app.quit]CLICK[/]" in screen.replace(" ", "") or "[@click=app.quit]" in screen
+
+
+def _tmux(socket: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_tmux_title_and_clipboard_untouched_by_a_hostile_node(tmp_path: Path) -> None:
+    """The real `investigate` in tmux: starring and copying a node whose id holds OSC 0 and OSC 52."""
+    import time
+    import uuid
+
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is required for the end-to-end TUI test (apt-get install tmux)")
+    store = _small_hostile_store(tmp_path / "store")
+    socket = f"mcpbb-{uuid.uuid4().hex[:8]}"  # a private server: its options touch no one else's tmux
+    _tmux(socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "170", "-y", "50",
+          f"{CLI} investigate --store {store}")
+    try:
+        _tmux(socket, "set-option", "-s", "set-clipboard", "on")  # applications' OSC 52 would make a buffer
+        _tmux(socket, "resize-window", "-t", "t", "-x", "170", "-y", "50")
+        title_before = _tmux(socket, "display-message", "-p", "-t", "t", "#{pane_title}").strip()
+
+        def wait_for(needle: str) -> str:
+            deadline = time.monotonic() + 30
+            screen = ""
+            while time.monotonic() < deadline:
+                screen = _tmux(socket, "capture-pane", "-p", "-t", "t")
+                if needle in screen:
+                    return screen
+                time.sleep(0.3)
+            raise AssertionError(f"{needle!r} never appeared; screen was:\n{screen}")
+
+        wait_for("2 events")
+        _tmux(socket, "send-keys", "-t", "t", "3")
+        wait_for("conn␛")
+        _tmux(socket, "send-keys", "-t", "t", "Enter")
+        wait_for("fetch␛")  # the chain of that connection
+        _tmux(socket, "send-keys", "-t", "t", "Home")
+        _tmux(socket, "send-keys", "-t", "t", "Down")
+        time.sleep(0.5)
+        _tmux(socket, "send-keys", "-t", "t", "s")
+        wait_for("starred")
+        _tmux(socket, "send-keys", "-t", "t", "c")
+        screen = wait_for("copied")
+        assert "[@click=app.quit]" in screen  # the markup shown as text, not drawn as a link
+        title = _tmux(socket, "display-message", "-p", "-t", "t", "#{pane_title}").strip()
+        assert TITLE not in title and title == title_before
+        buffers = _tmux(socket, "list-buffers", "-F", "#{buffer_name}").split()
+        contents = [_tmux(socket, "show-buffer", "-b", b) for b in buffers]
+        assert not any("PWNED-CLIP" in c for c in contents), contents
+        assert all("\x1b" not in c for c in contents), contents  # the copy is the inert form
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
