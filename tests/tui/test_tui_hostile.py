@@ -29,7 +29,7 @@ from mcp_blackbox.tui.screens import EventDetail, HelpScreen, NoteScreen
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "forensics"))
 
 from forensics_fixtures import EventMaker, incident_events, write_store
-from hostile_store import HOSTILE, TITLE, build_hostile_store, hidden_in
+from hostile_store import CLIP, HOSTILE, TITLE, build_hostile_store, hidden_in
 
 SIZE = (160, 48)
 CLI = str(Path(sys.executable).parent / "mcp-blackbox")
@@ -241,11 +241,15 @@ async def test_symlinks_made_while_the_bench_runs_are_not_followed(incident: Pat
     assert list(outside.iterdir()) == []
 
 
+#: The issue's reproduction: valid markup (so the old code drew it instead of failing) around OSC 0 and 52.
+NOTIFY_ATTACK = f"\x1b]0;{TITLE}\x07\x1b]52;c;{CLIP}\x07[@click=app.quit]CLICK[/]"
+
+
 def _small_hostile_store(root: Path) -> Path:
     """One call on a connection whose id carries the attack (written directly: fast, no detections needed)."""
     mk = EventMaker()
     events = mk.call(1, "fetch" + HOSTILE, {"q": HOSTILE}, {"content": [{"type": "text", "text": HOSTILE}]},
-                     connection_id="conn" + HOSTILE, server_config_name="web" + HOSTILE)
+                     connection_id="conn" + NOTIFY_ATTACK, server_config_name="web" + HOSTILE)
     return write_store(root, events)
 
 
@@ -256,7 +260,7 @@ async def test_star_and_copy_of_a_hostile_node_toast_inert(tmp_path: Path) -> No
     seen: list[str] = []
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await _settle(pilot)
-        app.load_chain("conn" + HOSTILE)
+        app.load_chain("conn" + NOTIFY_ATTACK)
         await _settle(pilot)
         tree = app.query_one("#chain-tree", Tree)
         node = next(n for n in _walk(tree.root) if str(n.data or "").startswith("connection:"))
@@ -265,7 +269,7 @@ async def test_star_and_copy_of_a_hostile_node_toast_inert(tmp_path: Path) -> No
         await pilot.press("s", "c")
         await pilot.pause(0.2)
         screen = _check_screen(app, "star/copy toasts", seen)
-        assert "[@click=app.quit]CLICK[/]" in screen.replace(" ", "") or "[@click=app.quit]" in screen
+        assert "[@click=app.quit]CLICK[/]" in screen
 
 
 def _tmux(socket: str, *args: str) -> str:
@@ -281,11 +285,11 @@ def test_tmux_title_and_clipboard_untouched_by_a_hostile_node(tmp_path: Path) ->
         pytest.fail("tmux is required for the end-to-end TUI test (apt-get install tmux)")
     store = _small_hostile_store(tmp_path / "store")
     socket = f"mcpbb-{uuid.uuid4().hex[:8]}"  # a private server: its options touch no one else's tmux
-    _tmux(socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "170", "-y", "50",
-          f"{CLI} investigate --store {store}")
+    conf = tmp_path / "tmux.conf"  # applications' OSC 52 would make a buffer; a fixed size with no client
+    conf.write_text("set -s set-clipboard on\nset -g default-size 170x50\n")
+    _tmux(socket, "-f", str(conf), "new-session", "-d", "-s", "t", "-x", "170", "-y", "50",
+          f"env -u COLUMNS -u LINES {CLI} investigate --store {store}")  # the pane's size, not pytest's
     try:
-        _tmux(socket, "set-option", "-s", "set-clipboard", "on")  # applications' OSC 52 would make a buffer
-        _tmux(socket, "resize-window", "-t", "t", "-x", "170", "-y", "50")
         title_before = _tmux(socket, "display-message", "-p", "-t", "t", "#{pane_title}").strip()
 
         def wait_for(needle: str) -> str:
