@@ -20,16 +20,35 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
+_BMP_SET: Final = ("\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891"
+                   "\u08e2\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ud800-\udfff\ufeff"
+                   "\ufff9-\ufffb\uffa0")
+_ASTRAL_SET: Final = ("\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+                      "\U000e0000-\U000e007f")
 #: Every character `inert` marks and `json_text` escapes; tab and newline are handled apart (tests check
 #: the set against all of Unicode's Cc, Cf, Zl, Zp and Cs).
-HIDDEN: Final = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
-    "\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ud800-\udfff\ufeff\ufff9-\ufffb"
-    "\uffa0\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0000-\U000e007f]"
-)
+HIDDEN: Final = re.compile(f"[{_BMP_SET}{_ASTRAL_SET}]")
+# Speed (benchmarks/bench_textsafe.py): a class holding astral ranges makes `re` ~10× slower per character,
+# so the BMP part runs alone and the astral part only on text that has astral characters; and text that
+# is printable (no Cc/Cf/Zl/Zp/Cs at all) and holds no Hangul filler needs no regex.
+_BMP: Final = re.compile(f"[{_BMP_SET}]")
+_ASTRAL: Final = re.compile(f"[{_ASTRAL_SET}]")
+_FILLERS: Final = ("\u115f", "\u1160", "\u3164", "\uffa0")  # letters by category, blank on screen
+
+
+def _clean(text: str) -> bool:
+    """No character of HIDDEN (nor newline or tab) in `text`: str methods in C, no regex."""
+    return text.isprintable() and (text.isascii() or not any(f in text for f in _FILLERS))
+
+
+def _sub(repl: Callable[[re.Match[str]], str], text: str) -> str:
+    out = _BMP.sub(repl, text)
+    if not out.isascii() and len(out.encode("utf-16-le", "surrogatepass")) != 2 * len(out):  # astral present
+        out = _ASTRAL.sub(repl, out)
+    return out
 
 
 def _mark(match: re.Match[str]) -> str:
@@ -50,7 +69,9 @@ def inert(text: str | None, *, keep_newlines: bool = False, limit: int | None = 
         return ""
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
-    out = HIDDEN.sub(_mark, text)
+    if _clean(text):
+        return text
+    out = _sub(_mark, text)
     if not keep_newlines:
         out = out.replace("\n", "⏎").replace("\t", " ")
     return out
@@ -58,7 +79,10 @@ def inert(text: str | None, *, keep_newlines: bool = False, limit: int | None = 
 
 def has_hidden(text: str | None) -> bool:
     """Whether `text` contains characters `inert` would mark (newline and tab excepted)."""
-    return bool(text) and HIDDEN.search(text or "") is not None
+    if not text:
+        return False
+    probe = text.replace("\n", "").replace("\t", "")
+    return not _clean(probe) and (_BMP.search(probe) is not None or _ASTRAL.search(probe) is not None)
 
 
 def for_terminal(text: str) -> str:
@@ -83,4 +107,9 @@ def json_text(value: Any, **kwargs: Any) -> str:
     the exact value, and is inert on a terminal.
     """
     kwargs.setdefault("ensure_ascii", False)
-    return HIDDEN.sub(_json_escape, json.dumps(value, **kwargs))
+    text = json.dumps(value, **kwargs)
+    if text.isascii():  # json.dumps escaped C0; DEL is the only hidden ASCII character left
+        return text.replace("\x7f", "\\u007f") if "\x7f" in text else text
+    if _clean(text.replace("\n", "")):  # newlines here are the indentation's, outside strings
+        return text
+    return _sub(_json_escape, text)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from mcp_blackbox.cli import main
 from mcp_blackbox.forensics.output import render
 from mcp_blackbox.forensics.views import VIEW_DOCS
-from mcp_blackbox.schema.textsafe import HIDDEN, inert, json_text
+from mcp_blackbox.schema.textsafe import HIDDEN, has_hidden, inert, json_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -62,9 +62,16 @@ def _strings(value: Any) -> list[str]:
 # -- the rendering itself -------------------------------------------------------------------------
 
 def test_hidden_covers_every_control_format_and_separator_character() -> None:
-    missing = [f"U+{cp:04X}" for cp in range(0x110000) if chr(cp) not in "\t\n"
-               and unicodedata.category(chr(cp)) in ("Cc", "Cf", "Zl", "Zp", "Cs") and not HIDDEN.fullmatch(chr(cp))]
-    assert missing == []
+    wanted = [chr(cp) for cp in range(0x110000) if chr(cp) not in "\t\n"
+              and unicodedata.category(chr(cp)) in ("Cc", "Cf", "Zl", "Zp", "Cs")]
+    wanted += ["\u115f", "\u1160", "\u3164", "\uffa0"]  # Hangul fillers: letters, blank on screen
+    assert [f"U+{ord(c):04X}" for c in wanted if not HIDDEN.fullmatch(c)] == []
+    for char in wanted:  # the fast paths agree with the set, inside text too
+        text = f"a{char}b\u00e9"
+        assert has_hidden(text) and inert(text) != text and hidden_in(inert(text)) == [], f"U+{ord(char):04X}"
+        assert hidden_in(json_text([text])) == [] and json.loads(json_text([text])) == [text]
+    plain = "plain text, ünïcode, emoji 🙂, 中文, and spaces"
+    assert not has_hidden(plain) and inert(plain) == plain and json_text(plain) == json.dumps(plain, ensure_ascii=False)
     assert inert(HOSTILE) == inert(inert(HOSTILE))  # markers are plain visible text: idempotent
     assert "␛]0;" in inert(HOSTILE) and "⟨U+202E⟩" in inert(HOSTILE) and "⟨U+000D⟩" in inert(HOSTILE)
 
