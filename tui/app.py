@@ -36,7 +36,8 @@ from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
 from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
-from mcp_blackbox.forensics.safe import has_hidden, inert
+from mcp_blackbox.forensics.output import csv_cell
+from mcp_blackbox.forensics.safe import has_hidden, inert, json_text
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.errors import StoreError
@@ -130,7 +131,7 @@ class InvestigatorApp(App[int]):
                 yield Static("", id="finding-detail")
             with TabPane("Sessions", id="sessions"):
                 yield SafeInput(placeholder="SQL condition on sessions, e.g. errors > 0 AND server = 'notify'",
-                            id="session-filter")
+                                id="session-filter")
                 yield Static("", id="chips")
                 yield DataTable(id="sessions-table", cursor_type="row")
             with TabPane("Chain", id="chain"):
@@ -626,13 +627,14 @@ class InvestigatorApp(App[int]):
             return
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = out_dir / f"query-{time.strftime('%Y%m%dT%H%M%S')}"
+        # the CLI's policy (forensics/output.py): CSV inert and formula-guarded, JSONL exact with escapes
         with open(stem.with_suffix(".csv"), "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            writer.writerows(rows)
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow([csv_cell(c) for c in columns])
+            writer.writerows([csv_cell(v) for v in row] for row in rows)
         with open(stem.with_suffix(".jsonl"), "w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
+                fh.write(json_text(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
         import pyarrow as pa
         import pyarrow.parquet as pq
 

@@ -160,6 +160,12 @@ async def test_every_screen_over_hostile_evidence(poisoned: Path) -> None:
         await pilot.press("e")
         await pilot.pause()
         _check_screen(app, "export toast", seen)
+        exported = sorted((poisoned / "cases" / "exports").glob("query-*"))
+        csv_text = next(p for p in exported if p.suffix == ".csv").read_text(encoding="utf-8")
+        assert hidden_in(csv_text) == [] and "␛]0;" + TITLE in csv_text  # the CLI's CSV policy
+        lines = next(p for p in exported if p.suffix == ".jsonl").read_text(encoding="utf-8").splitlines()
+        assert hidden_in("\n".join(lines)) == [] and any(HOSTILE in v for v in json.loads(lines[0]).values()
+                                                         if isinstance(v, str))  # exact
         app.notify("[@click=app.quit]bye[/] " + HOSTILE, title="[link=app.quit]t[/]" + HOSTILE)
         await pilot.pause()
         _check_screen(app, "direct notification", seen)
