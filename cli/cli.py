@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from mcp_blackbox import __version__
 from mcp_blackbox.schema.errors import BlackboxError, MissingExtraError
+from mcp_blackbox.schema.textsafe import inert
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BlackboxError as exc:
         if os.environ.get("MCP_BLACKBOX_DEBUG"):
             raise
-        print(f"mcp-blackbox {command.name}: error: {exc}", file=sys.stderr)
+        print(f"mcp-blackbox {command.name}: error: {inert(str(exc))}", file=sys.stderr)  # may quote evidence
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"mcp-blackbox {command.name}: interrupted", file=sys.stderr)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from mcp_blackbox.forensics.chain import blast_radius, build_chain
 from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.safe import for_terminal, json_text
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
 from mcp_blackbox.schema.errors import UsageError
@@ -44,13 +44,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(msg)
         chain = build_chain(store, args.ident)
         if args.format == "json":
-            print(json.dumps(chain.to_json(), indent=1, ensure_ascii=False, default=str))
+            print(json_text(chain.to_json(), indent=1, ensure_ascii=False, default=str))
         elif args.format == "markdown":
             from mcp_blackbox.forensics.detections import run_detections
 
-            print(chain.to_markdown(run_detections(store)))
+            print(for_terminal(chain.to_markdown(run_detections(store))))
         else:
-            print(chain.to_tree_text())
+            print(for_terminal(chain.to_tree_text()))
         return 0
     finally:
         store.close()

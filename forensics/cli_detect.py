@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from mcp_blackbox.forensics.detections import all_rules, run_detections
 from mcp_blackbox.forensics.interrupt import run_interruptible
 from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.format == "json":
-        print(json.dumps([f.to_json() for f in findings], indent=1, ensure_ascii=False))
+        print(json_text([f.to_json() for f in findings], indent=1, ensure_ascii=False))
     else:
         rows: list[tuple[str, ...]] = [
             (str(f.severity), f.rule_id, " ".join(f.cosai_threats), f.time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
 from mcp_blackbox.forensics.export_ocsf import api_activity, process_activity
+from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import Store, open_store
 from mcp_blackbox.forensics.timeparse import parse_time
 
@@ -59,7 +59,7 @@ def export(store: Store, fmt: str, out: IO[str], since: Any = None, until: Any =
         where, params = _where("event_time", since, until)
         for r in _dicts(store, f"SELECT * EXCLUDE (ingest_time) FROM events WHERE {where} "  # noqa: S608
                                "ORDER BY event_time, event_id", params):
-            out.write(json.dumps({k: v for k, v in r.items() if v is not None}, default=str, ensure_ascii=False) + "\n")
+            out.write(json_text({k: v for k, v in r.items() if v is not None}, default=str, ensure_ascii=False) + "\n")
             count += 1
         return count
     where, params = _where("c.start_time", since, until)
@@ -67,13 +67,13 @@ def export(store: Store, fmt: str, out: IO[str], since: Any = None, until: Any =
            f"LEFT JOIN events resp ON resp.event_id = c.response_event_id WHERE {where} "
            "ORDER BY c.start_time, c.call_event_id")
     for r in _dicts(store, sql, params):
-        out.write(json.dumps(api_activity(r), ensure_ascii=False, default=str, sort_keys=True) + "\n")
+        out.write(json_text(api_activity(r), ensure_ascii=False, default=str, sort_keys=True) + "\n")
         count += 1
     where, params = _where("event_time", since, until)
     sql = ("SELECT *, coalesce(server_config_name, server_name) AS server FROM events WHERE event_type = 'lifecycle' "  # noqa: S608
            f"AND event_subtype IN ('server_spawn', 'server_exit') AND {where} ORDER BY event_time, event_id")
     for r in _dicts(store, sql, params):
-        out.write(json.dumps(process_activity(r), ensure_ascii=False, default=str, sort_keys=True) + "\n")
+        out.write(json_text(process_activity(r), ensure_ascii=False, default=str, sort_keys=True) + "\n")
         count += 1
     return count
 

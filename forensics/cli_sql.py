@@ -7,6 +7,7 @@ import sys
 
 from mcp_blackbox.forensics.interrupt import run_interruptible
 from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.safe import for_terminal
 from mcp_blackbox.forensics.sqlguard import SafeSQL
 from mcp_blackbox.forensics.views import VIEW_DOCS
 from mcp_blackbox.schema.errors import UsageError
@@ -16,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox sql`."""
     parser.add_argument("--store", required=True, help="store directory")
     parser.add_argument("query", nargs="?", help="SQL (read-only); '-' reads it from stdin")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                        help="table and csv show control, bidi and invisible characters as visible markers "
+                             "(csv also guards =+-@ formulas with a leading '); json is exact, with them escaped")
     parser.add_argument("--describe", nargs="?", const="", metavar="VIEW",
                         help="list the views, or the columns of one view with their meaning")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     safe = SafeSQL(args.store)
     try:
         if args.describe is not None:
-            print(_describe(safe, args.describe))
+            print(for_terminal(_describe(safe, args.describe)))
             return 0
         names, rows = run_interruptible(lambda: safe.run(query), safe.interrupt, args.timeout)
         print(render(names, rows, args.format))

@@ -1,15 +1,26 @@
-"""Printing result sets as table, CSV or JSON — terminal-safe."""
+r"""Printing result sets as table, CSV or JSON — terminal-safe whether they go to a terminal, a pipe or a file.
+
+- table: every cell and column name `inert` (control/bidi/invisible characters as visible markers), cut.
+- csv: the same markers in every cell (newlines and tabs kept, quoted by the CSV writer; `\r` marked; rows
+  end in `\n`), and a text cell starting with `=`, `+`, `-`, `@` or a tab gets a leading `'` so a
+  spreadsheet shows it instead of evaluating a formula (CSV injection). CSV is for eyes and spreadsheets,
+  on screen or in a file alike; it is not an exact copy.
+- json: exact. Hidden characters are escaped as `\uXXXX` (`json_text`), so the output is valid JSON,
+  inert on a terminal, and decodes to the stored value. Use it to recover a value a marker stands for.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from mcp_blackbox.forensics.safe import inert
+from mcp_blackbox.forensics.safe import inert, json_text
+
+#: Leading characters a spreadsheet reads as the start of a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t")
 
 
 def _json_default(value: Any) -> Any:
@@ -22,19 +33,31 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: lists/structs as exact JSON, text inert (lines kept) and formula-guarded; numbers as is."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        value = json_text(value, default=_json_default, ensure_ascii=False)
+    if not isinstance(value, str):
+        return value
+    text = inert(value, keep_newlines=True)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def render(names: list[str], rows: list[tuple[Any, ...]], fmt: str, *, max_width: int = 60) -> str:
     """`table` (aligned, inert), `csv` or `json` (one array of objects)."""
     if fmt == "json":
-        return json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=_json_default,
-                          ensure_ascii=False, indent=1)
+        return json_text([dict(zip(names, r, strict=True)) for r in rows], default=_json_default,
+                         ensure_ascii=False, indent=1)
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(names)
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([csv_cell(n) for n in names])
         for r in rows:
-            writer.writerow(["" if v is None else (json.dumps(v, default=_json_default) if isinstance(v, list | dict)
-                                                   else v) for v in r])
+            writer.writerow([csv_cell(v) for v in r])
         return buf.getvalue().rstrip("\n")
+    names = [inert(n, limit=max_width) for n in names]
     cells = [[inert("" if v is None else str(v), limit=max_width) for v in r] for r in rows]
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
     lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),

@@ -1,43 +1,15 @@
-"""Terminal safety: event text is evidence, never instructions for the investigator's terminal.
+"""Terminal safety for forensics and the TUI: event text is evidence, never terminal instructions.
 
-`inert()` turns everything a terminal or a reader could be fooled by into visible markers: C0/C1
-control characters (ESC starts ANSI/OSC sequences) as `␛` / `⟨U+XXXX⟩`, bidi overrides and isolates,
-zero-width characters and Unicode tag characters as `⟨U+XXXX⟩`. Newlines can be kept or shown as `⏎`.
-Used by every CLI printer and by the TUI (which also escapes Rich markup).
+The rendering is defined once, in `mcp_blackbox.schema.textsafe` (the collector's `verify` prints too and
+may not import `forensics`); this module is the name forensics and the TUI use. `inert()` turns control
+characters (ESC as `␛`), C1, bidi overrides/isolates, zero-width and other invisible characters into
+visible markers (`⟨U+202E⟩`); `json_text()` writes JSON with the same characters escaped as `\\uXXXX`
+(valid, exact); `for_terminal()` makes a whole multi-line output safe to print. The TUI also keeps Rich
+markup inert by building `Text` objects (tui/render.py), never markup strings.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final
+from mcp_blackbox.schema.textsafe import HIDDEN, for_terminal, has_hidden, inert, json_text
 
-_INVISIBLE: Final = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\U000e0000-\U000e007f]"
-)
-
-
-def _mark(match: re.Match[str]) -> str:
-    char = match.group(0)
-    if char == "\x1b":
-        return "␛"
-    return f"⟨U+{ord(char):04X}⟩"
-
-
-def inert(text: str | None, *, keep_newlines: bool = False, limit: int | None = None) -> str:
-    """`text` with control, bidi and invisible characters made visible; optionally cut to `limit`."""
-    if not text:
-        return ""
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "…"
-    out = _INVISIBLE.sub(_mark, text)
-    if not keep_newlines:
-        out = out.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
-    else:
-        out = out.replace("\r", "⏎")
-    return out
-
-
-def has_hidden(text: str | None) -> bool:
-    """Whether `text` contains characters `inert` would mark."""
-    return bool(text) and _INVISIBLE.search(text or "") is not None
+__all__ = ["HIDDEN", "for_terminal", "has_hidden", "inert", "json_text"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,14 @@ from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
 from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
-from mcp_blackbox.forensics.safe import inert
+from mcp_blackbox.forensics.output import csv_cell
+from mcp_blackbox.forensics.safe import has_hidden, inert, json_text
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.errors import StoreError
-from mcp_blackbox.tui.cases import Case
+from mcp_blackbox.tui.cases import Case, case_dir
 from mcp_blackbox.tui.data import Bench
-from mcp_blackbox.tui.render import SEVERITY_STYLE, safe
+from mcp_blackbox.tui.render import SEVERITY_STYLE, SafeInput, safe, stamp
 from mcp_blackbox.tui.screens import EventDetail, HelpScreen, NoteScreen
 
 CSS = """
@@ -128,8 +130,8 @@ class InvestigatorApp(App[int]):
                 yield DataTable(id="findings-table", cursor_type="row")
                 yield Static("", id="finding-detail")
             with TabPane("Sessions", id="sessions"):
-                yield Input(placeholder="SQL condition on sessions, e.g. errors > 0 AND server = 'notify'",
-                            id="session-filter")
+                yield SafeInput(placeholder="SQL condition on sessions, e.g. errors > 0 AND server = 'notify'",
+                                id="session-filter")
                 yield Static("", id="chips")
                 yield DataTable(id="sessions-table", cursor_type="row")
             with TabPane("Chain", id="chain"):
@@ -138,13 +140,13 @@ class InvestigatorApp(App[int]):
                     yield Static("", id="timeline")
                     yield Static("", id="chain-detail")
             with TabPane("SQL", id="sql"):
-                yield Input(placeholder="SELECT … (read-only; enter runs, ctrl+s saves, e exports)", id="sql-input")
+                yield SafeInput(placeholder="SELECT … (read-only; enter runs, ctrl+s saves, e exports)", id="sql-input")
                 yield Static("", id="sql-status")
                 yield DataTable(id="sql-table")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.bench.path.name
+        self.sub_title = inert(self.bench.path.name)
         self.load_overview()  # findings and sessions start once the first screen is painted (2 cores)
         self._files = self.bench.file_count()
         self.set_interval(2.0, self._live_tick)
@@ -169,11 +171,14 @@ class InvestigatorApp(App[int]):
             if self.full_window is None:
                 self.full_window = (first, last)
             # integer microseconds: interval arithmetic per row made this scan 14× slower (2.2 s on 10M events);
-            # the connection count rides on the same scan (the empty grouping set)
+            # the connection count rides on the same scan (the empty grouping set). Divided by the bucket
+            # width, never multiplied: `(t - first) * 60` overflows INT64 once the range spans ~4,900 years
+            # (one event dated 9999-12-31 crashed the first screen)
+            width = -(-max(last_us - first_us, 1) // 60)  # ceil: 60 buckets cover the range
             hist = self.bench.query(
-                f"SELECT least(59, (epoch_us(event_time) - ?) * 60 // ?) AS b, count(*) AS n, "  # noqa: S608
+                f"SELECT least(59, (epoch_us(event_time) - ?) // ?) AS b, count(*) AS n, "  # noqa: S608
                 f"count(DISTINCT connection_id) AS conns, grouping(b) = 1 AS whole FROM raw_events WHERE {where} "
-                f"GROUP BY GROUPING SETS ((b), ())", [first_us, max(last_us - first_us, 1), *params],
+                f"GROUP BY GROUPING SETS ((b), ())", [first_us, width, *params],
                 prepared=False)
             counts: dict[int, int] = {}
             for b, n, distinct, whole in hist.rows:
@@ -201,7 +206,7 @@ class InvestigatorApp(App[int]):
 
     def _show_overview(self, total: int, first: datetime | None, last: datetime | None, conns: int,
                        buckets: list[float], dims: dict[str, list[tuple[Any, ...]]]) -> None:
-        span = f"{first:%Y-%m-%d %H:%M:%S} → {last:%Y-%m-%d %H:%M:%S}" if first and last else "empty store"
+        span = f"{stamp(first)} → {stamp(last)}" if first and last else "empty store"
         zoom = " (zoomed: Z resets)" if self.window else ""
         live = "  ● live" if self.live else ""
         self.query_one("#summary", Static).update(Text(f"{total:,} events · {conns:,} connections · {span}{zoom}"
@@ -260,11 +265,16 @@ class InvestigatorApp(App[int]):
         table = self.query_one("#findings-table", DataTable)
         table.clear(columns=True)
         table.add_columns("", "severity", "rule", "CoSAI", "time", "explanation")
-        for f in findings:
+        keys: set[str] = set()
+        for index, f in enumerate(findings):
+            # a row key per row: two findings sharing an id (evidence can make rules repeat one) must not
+            # crash the table; `_finding` maps the suffixed key back
+            key = f.finding_id if f.finding_id not in keys else f"{f.finding_id}\x00{index}"
+            keys.add(key)
             star = "★" if f.finding_id in self.case.stars else ""
             table.add_row(star, Text(str(f.severity), style=SEVERITY_STYLE.get(str(f.severity), "")), f.rule_id,
                           " ".join(f.cosai_threats), f.time.strftime("%Y-%m-%d %H:%M:%S"),
-                          safe(f.explanation, limit=140), key=f.finding_id)
+                          safe(f.explanation, limit=140), key=key)
         sev = self.query_one("#count-severity", DataTable)
         sev.clear(columns=True)
         sev.add_columns("severity", "findings")
@@ -294,11 +304,14 @@ class InvestigatorApp(App[int]):
         text.append(f"CoSAI: {threats}\n", style="cyan")
         text.append(inert(rule.description if rule else "") + "\n")
         text.append(f"entities: {inert(json.dumps(finding.entities), limit=200)}\n", style="dim")
-        text.append(f"evidence: {', '.join(finding.evidence_event_ids[:6])}", style="dim")
+        text.append(f"evidence: {inert(', '.join(finding.evidence_event_ids[:6]))}", style="dim")
         self.query_one("#finding-detail", Static).update(text)
 
     def _finding(self, key: str | None) -> Finding | None:
-        return next((f for f in self.findings if f.finding_id == key), None)
+        ident, _, index = (key or "").partition("\x00")
+        if index.isdigit() and int(index) < len(self.findings):
+            return self.findings[int(index)]
+        return next((f for f in self.findings if f.finding_id == ident), None)
 
     @on(DataTable.RowSelected, "#findings-table")
     def _finding_selected(self, event: DataTable.RowSelected) -> None:
@@ -495,7 +508,8 @@ class InvestigatorApp(App[int]):
         row = self.chain.rows[event.node.data]
         text = Text()
         text.append(f"{row['event_id']}  {row['emitter_role']} {row['event_type']}", style="bold")
-        text.append(f"  trace {row['trace_id'] or '—'}  tool_call {row['tool_call_id'] or '—'}\n", style="dim")
+        text.append(f"  trace {inert(row['trace_id'] or '—')}  tool_call {inert(row['tool_call_id'] or '—')}\n",
+                    style="dim")
         if row["tool_definition_sha256"]:
             text.append(f"definition in force: {row['tool_definition_sha256']}\n", style="cyan")
         text.append(inert(row["arguments_json"] or row["result_json"] or "", limit=300))
@@ -582,7 +596,7 @@ class InvestigatorApp(App[int]):
         self.last_result = (columns, rows)
         table = self.query_one("#sql-table", DataTable)
         table.clear(columns=True)
-        table.add_columns(*columns)
+        table.add_columns(*(safe(c, limit=60) for c in columns))  # a str label would be parsed as markup
         for row in rows[:5000]:
             table.add_row(*(safe(v, limit=60) for v in row))
         more = f" (showing 5,000 of {len(rows):,})" if len(rows) > 5000 else ""
@@ -598,24 +612,29 @@ class InvestigatorApp(App[int]):
     def action_save_query(self) -> None:
         sql = self.query_one("#sql-input", Input).value.strip()
         if sql:
-            self.case.save_query(sql)
-            self.notify("query saved to the case")
+            if self.case_write(self.case.save_query, sql) is not None:
+                self.notify("query saved to the case")
 
     def action_export(self) -> None:
         if self.last_result is None:
             self.notify("run a query first (SQL tab)")
             return
         columns, rows = self.last_result
-        out_dir = self.bench.path / "cases" / "exports"
+        try:
+            out_dir = case_dir(self.bench.path, "exports")  # refuses a symbolic link out of the store
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = out_dir / f"query-{time.strftime('%Y%m%dT%H%M%S')}"
+        # the CLI's policy (forensics/output.py): CSV inert and formula-guarded, JSONL exact with escapes
         with open(stem.with_suffix(".csv"), "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            writer.writerows(rows)
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow([csv_cell(c) for c in columns])
+            writer.writerows([csv_cell(v) for v in row] for row in rows)
         with open(stem.with_suffix(".jsonl"), "w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
+                fh.write(json_text(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -632,7 +651,8 @@ class InvestigatorApp(App[int]):
             return str(focused.cursor_node.data), "event"
         if isinstance(focused, DataTable) and focused.id == "findings-table" and focused.row_count:
             key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
-            return (str(key), "finding") if key else None
+            finding = self._finding(key)
+            return (finding.finding_id, "finding") if finding else None
         return None
 
     def action_star(self) -> None:
@@ -640,7 +660,9 @@ class InvestigatorApp(App[int]):
         if selected is None:
             self.notify("select a finding or a chain node to star")
             return
-        starred = self.case.toggle_star(*selected)
+        starred = self.case_write(self.case.toggle_star, *selected)
+        if starred is None:
+            return
         self.notify(("starred " if starred else "unstarred ") + selected[0])
 
     def action_note(self) -> None:
@@ -651,16 +673,52 @@ class InvestigatorApp(App[int]):
 
         def save(text: str | None) -> None:
             if text:
-                self.case.add_note(selected[0], text)
-                self.notify("note saved")
+                if self.case_write(self.case.add_note, selected[0], text) is not None:
+                    self.notify("note saved")
 
         self.push_screen(NoteScreen(selected[0]), save)
 
     def action_copy(self) -> None:
         selected = self._selected_ident()
         if selected:
-            self.copy_to_clipboard(selected[0])
-            self.notify(f"copied {selected[0]}")
+            self.copy_ident(selected[0])
+
+    def case_write(self, write: Callable[..., Any], *args: Any) -> Any:
+        """Run a case write (star, note, saved query); a refused or failed write is a notification, not a crash.
+
+        Returns the write's result (True when it returns nothing), None when it failed.
+        """
+        try:
+            result = write(*args)
+        except (StoreError, OSError) as exc:
+            self.notify(f"case not saved: {exc}", severity="error")
+            return None
+        return True if result is None else result
+
+    def copy_ident(self, ident: str) -> None:
+        """Copy an id; one holding control/bidi/invisible characters is copied in its inert form.
+
+        The clipboard travels safely (OSC 52 is base64), but pasting raw ESC sequences into a shell or an
+        editor would replay them (`\x1b[201~` even ends a bracketed paste); the exact value stays in the
+        event detail and in `sql --format json`.
+        """
+        if has_hidden(ident):
+            self.copy_to_clipboard(inert(ident))
+            self.notify(f"copied {inert(ident)} (inert form: the id holds hidden or control characters)",
+                        severity="warning")
+        else:
+            self.copy_to_clipboard(ident)
+            self.notify(f"copied {ident}")
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every toast inert: messages quote evidence (ids, error texts), never markup or escapes.
+
+        Textual parses a toast's message as markup (`[@click=app.quit]` would be a live action) and writes its
+        characters to the terminal as they are (an OSC sequence would set the title or the clipboard).
+        """
+        del markup
+        super().notify(inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -12,11 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual.widgets import Input
 
-from mcp_blackbox.forensics.safe import inert
+from mcp_blackbox.forensics.safe import has_hidden, inert
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
+
+
+def stamp(value: datetime) -> str:
+    """`YYYY-MM-DD HH:MM:SS`, the year always four digits (strftime's %Y gives `1-01-01` for year 1)."""
+    return f"{value.year:04d}-{value:%m-%d %H:%M:%S}"
 
 
 def safe(value: Any, *, limit: int | None = 200, style: str = "") -> Text:
@@ -24,10 +30,22 @@ def safe(value: Any, *, limit: int | None = 200, style: str = "") -> Text:
     if value is None:
         return Text("")
     if isinstance(value, datetime):
-        return Text(value.strftime("%Y-%m-%d %H:%M:%S"), style=style)
+        return Text(stamp(value), style=style)
     if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
     return Text(inert(str(value), limit=limit), style=style)
+
+
+class SafeInput(Input):
+    """An Input whose value never holds control, bidi or invisible characters (they show as markers).
+
+    Input draws its value as is; a pasted ESC sequence, or a saved query from a tampered case file put
+    back by the history keys, would reach the terminal raw. In SQL, write such characters as `chr(8238)`.
+    """
+
+    def validate_value(self, value: str) -> str:
+        """Reactive validation: every assignment, keystroke and paste passes here."""
+        return inert(value) if has_hidden(value) else value
 
 
 def pretty_event(row: dict[str, Any]) -> Text:

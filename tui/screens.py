@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from mcp_blackbox.forensics.safe import inert
-from mcp_blackbox.tui.render import pretty_event
+from mcp_blackbox.tui.render import SafeInput, pretty_event
 
 if TYPE_CHECKING:
     from mcp_blackbox.tui.app import InvestigatorApp
@@ -60,7 +60,7 @@ class NoteScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(f"Note on {inert(self.target)} (enter to save, escape to cancel)"))
-            yield Input(placeholder="what you saw", id="note-input")
+            yield SafeInput(placeholder="what you saw", id="note-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
@@ -92,18 +92,19 @@ class EventDetail(ModalScreen[None]):
         return self.app
 
     def action_copy_id(self) -> None:
-        self.app.copy_to_clipboard(str(self.row["event_id"]))
-        self.notify(f"copied {self.row['event_id']}")
+        self.bench_app.copy_ident(str(self.row["event_id"]))
 
     def action_star(self) -> None:
-        starred = self.bench_app.case.toggle_star(str(self.row["event_id"]), "event")
+        starred = self.bench_app.case_write(self.bench_app.case.toggle_star, str(self.row["event_id"]), "event")
+        if starred is None:
+            return
         self.notify("starred" if starred else "unstarred")
 
     def action_note(self) -> None:
         def save(text: str | None) -> None:
             if text:
-                self.bench_app.case.add_note(str(self.row["event_id"]), text)
-                self.notify("note saved")
+                if self.bench_app.case_write(self.bench_app.case.add_note, str(self.row["event_id"]), text):
+                    self.notify("note saved")
 
         self.app.push_screen(NoteScreen(str(self.row["event_id"])), save)
 

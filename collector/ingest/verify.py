@@ -319,5 +319,7 @@ def pin_keys(root: Path, public_keys: list[Path], known_stores: Path | None = No
 
 def stderr_progress(message: str) -> None:
     """Progress on a terminal only."""
+    from mcp_blackbox.schema.textsafe import inert  # file names in progress lines are attacker-chosen
+
     if sys.stderr.isatty():
-        print(f"\r{message}", end="", file=sys.stderr, flush=True)
+        print(f"\r{inert(message)}", end="", file=sys.stderr, flush=True)

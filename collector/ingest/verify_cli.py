@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from mcp_blackbox.collector.ingest.manifest import manifest_name
+from mcp_blackbox.schema.textsafe import inert, json_text
 
 EPILOG = """\
 What verify proves: every file listed by the signed, hash-chained manifests is present and unchanged
@@ -78,15 +78,15 @@ def run(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print("\r", end="", file=sys.stderr)
     if args.json:
-        print(json.dumps({"intact": report.intact, "manifests": report.manifests, "files": report.files,
-                          "rows": report.rows, "head_seq": report.head_seq, "head_sha256": report.head_sha256,
-                          "key_trust": report.key_trust, "notices": report.notices,
-                          "problems": report.problems}, indent=2))
+        print(json_text({"intact": report.intact, "manifests": report.manifests, "files": report.files,
+                         "rows": report.rows, "head_seq": report.head_seq, "head_sha256": report.head_sha256,
+                         "key_trust": report.key_trust, "notices": report.notices,
+                         "problems": report.problems}, indent=2))
     else:
         for notice in report.notices:
-            print(f"NOTE {notice}")
+            print(f"NOTE {inert(notice)}")
         for problem in report.problems:
-            print(f"TAMPERED {problem}")
+            print(f"TAMPERED {inert(problem)}")  # file names are attacker-chosen: no \r or escapes
         state = "intact" if report.intact else f"NOT intact: {len(report.problems)} problem(s)"
         print(f"verify: {state}; {report.manifests} manifests, {report.files} files, {report.rows} rows checked")
         if report.head_sha256:
