@@ -5,8 +5,9 @@ normaliser (it never re-serialises what it forwards) *before* the chunk is forwa
 recorded (and numbered) before its peer can answer it: a response never gets a lower `sequence` than
 its request, and a `tools/list` answer always finds its request (the catalog event is never lost).
 stderr is inherited, so the server's logs reach the host as before. Signals (TERM, INT, HUP, QUIT,
-USR1, USR2) are forwarded to the child and its exit code (or 128 + signal) is returned.
-Partial lines are buffered until complete; a line over `max_line_bytes` is recorded as an `oversized_message` anomaly (its bytes still flow).
+USR1, USR2) are forwarded to the child and its exit code (or 128 + signal) is returned. Partial
+lines are buffered until complete; a line over `max_line_bytes` is recorded as an
+`oversized_message` anomaly (its bytes still flow).
 
 Lifecycle events: `server_spawn` (command, resolved binary path and its SHA-256, pid) and
 `server_exit` (exit code or signal, runtime), plus `spawn_failed` when the command cannot start.
