@@ -84,7 +84,8 @@ def _request_facts(request: Any) -> dict[str, Any]:
     client = getattr(request, "client", None)
     facts: dict[str, Any] = {"src_ip": getattr(client, "host", None), "user_agent": headers.get("user-agent"),
                              "origin": headers.get("origin"), "mcp_session_id": headers.get("mcp-session-id"),
-                             "headers": {k: v for k, v in headers.items() if k in ("mcp-method", "mcp-name")}}
+                             "headers": {k: v for k, v in headers.items()
+                                         if k in ("mcp-method", "mcp-name", "traceparent")}}
     return {k: v for k, v in facts.items() if v}
 
 
