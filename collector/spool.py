@@ -15,12 +15,15 @@ emitter side (writer) and the ingest side (reader); no heavy imports.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+log = logging.getLogger("mcp_blackbox.emit")
 
 SEGMENT_SUFFIX: Final = ".jsonl"
 DEFAULT_SEGMENT_BYTES: Final = 64 * 1024 * 1024
@@ -50,6 +53,7 @@ class SpoolWriter:
         self._next_record = self._recover_next_record()
         self._fd: int | None = None
         self._size = 0
+        self._torn_at: int | None = None  # segment length to cut back to before the next append
 
     def _recover_next_record(self) -> int:
         """Continue after what this writer id already wrote (a restarted writer with the same id)."""
@@ -80,7 +84,9 @@ class SpoolWriter:
         """Append records (each one line, no newline inside); returns (first, last) offsets.
 
         Raises OSError (e.g. ENOSPC) with nothing partially counted as written: the caller counts
-        the loss. A partial write leaves a torn line that the reader quarantines.
+        the loss. A partial write (a full disk mid-line) is cut off again at once, or before the next
+        append if the truncation failed too, so a torn line never swallows the record after it (which
+        is typically the `emitter_loss` event reporting that very loss).
         """
         if not records:
             return (self._next_record, self._next_record - 1)
@@ -88,21 +94,43 @@ class SpoolWriter:
             self.close()
             self._open_segment()
         assert self._fd is not None  # noqa: S101 - opened above
+        if self._torn_at is not None:  # an earlier failed append could not be undone then: now or never
+            os.ftruncate(self._fd, self._torn_at)
+            self._torn_at = None
         payload = b"".join(r.replace(b"\n", b" ") + b"\n" for r in records)
         view = memoryview(payload)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if sync:
-            os.fsync(self._fd)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if sync:
+                os.fsync(self._fd)
+        except OSError:
+            self._untear()
+            raise
         self._size += len(payload)
         first = self._next_record
         self._next_record += len(records)
         return (first, self._next_record - 1)
 
+    def _untear(self) -> None:
+        """Cut the segment back to its last complete record after a failed append."""
+        assert self._fd is not None  # noqa: S101 - only called while a segment is open
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            self._torn_at = self._size
+
     def close(self) -> None:
         """Close the current segment and mark it sealed."""
         if self._fd is not None:
+            if self._torn_at is not None:
+                try:
+                    os.ftruncate(self._fd, self._torn_at)
+                    self._torn_at = None
+                except OSError as exc:  # the reader quarantines the torn tail of a sealed segment
+                    log.warning("mcp-blackbox: could not cut a torn spool write in %s: %s", self.directory, exc)
+
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None

@@ -11,6 +11,15 @@ SDK) that sits in front of any remote MCP server. Bodies are forwarded as receiv
 - 401/403 become `auth` events and other 4xx/5xx without a JSON-RPC body `http_rejected` lifecycle
   events: rejections before the server's dispatcher are visible too.
 
+Every message is recorded *before* it is forwarded (requests before they reach the upstream,
+responses and SSE events before they reach the client), so no answer is numbered before its request.
+A request without trace context (no `_meta.traceparent`, no `traceparent` header) gets a W3C
+`traceparent` header minted by the proxy on its way upstream, recorded with `trace_source=emitter`.
+When the upstream cannot be reached or dies mid-answer, the client gets a JSON-RPC error for each
+request still unanswered (HTTP 502, or an SSE event when the stream had begun), recorded as the
+request's error response; a refusal without a JSON-RPC body (e.g. a plain 400) closes the refused
+requests with a recorded error response too, so no call is left `pending`.
+
 Connections: one normaliser per legacy `Mcp-Session-Id` (adopted from the `initialize` response);
 stateless (modern) requests without a session share one normaliser per (client address, token).
 The bearer token itself is never recorded: only its SHA-256 and its unverified JWT claims.
@@ -22,15 +31,19 @@ import base64
 import hashlib
 import json
 import logging
+import socket
+import sys
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
 from mcp_blackbox.collector.emit.emitter import Emitter
-from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
-from mcp_blackbox.schema.enums import Direction, EventType, Transport
+from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer, new_span_id, parse_traceparent
+from mcp_blackbox.schema.enums import Direction, EventType, TraceSource, Transport
+from mcp_blackbox.schema.errors import UsageError
 
 log = logging.getLogger("mcp_blackbox.emit")
 
@@ -42,6 +55,8 @@ Send = Callable[[Message], Awaitable[None]]
 # Hop-by-hop headers (RFC 9110 §7.6.1) are the proxy's own business; host is the upstream's.
 _HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
         b"transfer-encoding", b"upgrade", b"host", b"content-length"}
+# JSON-RPC's implementation-defined server error range (-32000…-32099): the proxy's own refusals.
+UPSTREAM_ERROR_CODE = -32000
 CLAIM_KEYS = ("iss", "sub", "aud", "scope", "scp", "client_id", "azp", "act", "exp", "jti")
 
 
@@ -88,6 +103,16 @@ class SSEParser:
                 value = line[5:]
                 self._data.append(value[1:] if value.startswith(b" ") else value)
             # event:, id:, retry: and comments carry no JSON-RPC
+
+
+@dataclass
+class _Exchange:
+    """One request/response exchange's progress: who is still owed an answer if the upstream dies."""
+
+    pending: list[Any]
+    rinfo: dict[str, Any] | None
+    started: bool = False  # response headers (of an SSE stream) already went to the client
+    norm: ConnectionNormalizer | None = None
 
 
 class HttpProxy:
@@ -190,26 +215,41 @@ class HttpProxy:
             info["mcp_session_id"] = session_id
         norm = self._normalizer(session_id, src, token_fp)
         method = scope["method"]
+        fwd = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP and k.lower() != b"accept-encoding"]
+        fwd.append((b"accept-encoding", b"identity"))  # the copy we parse must be the bytes we forward
+        doc = _json_body(body) if method == "POST" and body else None
+        request_ids = _request_ids(doc)
+        extra: dict[str, Any] | None = None
+        if parse_traceparent(headers.get("traceparent")) is not None:
+            info["headers"]["traceparent"] = headers["traceparent"]
+        elif request_ids and not _has_meta_trace(doc):
+            minted = f"00-{new_span_id()}{new_span_id()}-{new_span_id()}-01"
+            fwd = [(k, v) for k, v in fwd if k.lower() != b"traceparent"]  # an invalid one is replaced
+            fwd.append((b"traceparent", minted.encode("ascii")))
+            info["headers"]["traceparent"] = minted
+            extra = {"trace_source": TraceSource.EMITTER}
         if method == "POST" and body:
-            self._record(norm, body, Direction.CLIENT_TO_SERVER, info)
+            self._record(norm, body, Direction.CLIENT_TO_SERVER, info, extra)
 
         url = self.upstream + scope.get("path", "")[len(scope.get("root_path", "")):]
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
-        fwd = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP and k.lower() != b"accept-encoding"]
-        fwd.append((b"accept-encoding", b"identity"))  # the copy we parse must be the bytes we forward
         try:
             request = self._http().build_request(method, url, headers=fwd, content=body)
             response = await self._http().send(request, stream=True)
         except httpx2.HTTPError as exc:
             norm.lifecycle("upstream_unreachable", status="error", error_message=str(exc)[:500],
                            **_actor(info))
-            await send({"type": "http.response.start", "status": 502,
-                        "headers": [(b"content-type", b"text/plain")]})
-            await send({"type": "http.response.body", "body": b"mcp-blackbox proxy: upstream unreachable\n"})
+            await self._upstream_failed(norm, request_ids, info, send, started=False)
             return
+        state = _Exchange(list(request_ids), None, started=False)
         try:
-            await self._relay(norm, method, response, info, send)
+            await self._relay(norm, method, response, info, send, request_ids, state)
+        except httpx2.HTTPError as exc:  # the upstream died mid-answer (reset, truncated body or stream)
+            norm.lifecycle("upstream_failed", status="error", error_message=str(exc)[:500], **_actor(info))
+            await self._upstream_failed(state.norm or norm, state.pending, state.rinfo or info, send,
+                                        started=state.started)
+            return
         finally:
             await response.aclose()
         if method == "DELETE" and session_id and response.status_code < 300:
@@ -218,39 +258,78 @@ class HttpProxy:
                 self._by_session.pop(session_id, None)  # a closed session's state is no longer needed
 
     async def _relay(self, norm: ConnectionNormalizer, method: str, response: httpx2.Response,
-                     info: dict[str, Any], send: Send) -> None:
+                     info: dict[str, Any], send: Send, request_ids: list[Any], state: _Exchange) -> None:
         status = response.status_code
         out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP]
         minted = response.headers.get("mcp-session-id")
         if minted and not info.get("mcp_session_id"):
             norm = self._adopt(norm, minted)
             info = {**info, "mcp_session_id": minted}
+        state.norm = norm
         rinfo = {**info, "status": status}
         ctype = response.headers.get("content-type", "")
         if ctype.startswith("text/event-stream"):
+            pending = list(request_ids)
+            state.pending, state.rinfo = pending, rinfo  # what a mid-stream failure still owes the client
             await send({"type": "http.response.start", "status": status, "headers": out_headers})
+            state.started = True
             parser = SSEParser()
             async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                for data in parser.feed(chunk):
+                for data in parser.feed(chunk):  # recorded first: the client's answer cannot overtake it
                     self._record(norm, data, Direction.SERVER_TO_CLIENT, rinfo)
+                    _answered(pending, data)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
             return
         payload = await response.aread()
-        out_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out_headers})
-        await send({"type": "http.response.body", "body": payload})
         jsonrpc = ctype.startswith("application/json") and _looks_jsonrpc(payload)
         if jsonrpc:
             self._record(norm, payload, Direction.SERVER_TO_CLIENT, rinfo)
         if status >= 400:
             self._rejected(norm, method, status, response, payload, info, answered=jsonrpc)
+            unanswered = list(request_ids)
+            if jsonrpc:
+                _answered(unanswered, payload)  # an error with `"id": null` leaves its request open
+            self._close_refused(norm, unanswered, status, rinfo)
+        out_headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": payload})
 
-    def _record(self, norm: ConnectionNormalizer, raw: bytes, direction: Direction, info: dict[str, Any]) -> None:
+    def _record(self, norm: ConnectionNormalizer, raw: bytes | dict[str, Any] | list[Any], direction: Direction,
+                info: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
         try:
-            norm.observe(raw, direction, http=info)
+            norm.observe(raw, direction, http=info, extra=extra)
         except Exception as exc:  # noqa: BLE001 - recording must never break the forwarding
             log.warning("mcp-blackbox proxy: could not record a message: %s", exc)
+
+    def _close_refused(self, norm: ConnectionNormalizer, request_ids: list[Any], status: int,
+                       rinfo: dict[str, Any]) -> None:
+        """Requests refused without a JSON-RPC answer: record an error response for each (not pending)."""
+        errors = [{"jsonrpc": "2.0", "id": rid, "error": {
+            "message": f"HTTP {status} from the upstream without a JSON-RPC answer to this request"}}
+            for rid in request_ids]
+        if errors:
+            self._record(norm, errors if len(errors) > 1 else errors[0], Direction.SERVER_TO_CLIENT, rinfo,
+                         {"attributes": {"proxy_synthesized": "http_rejected"}})
+
+    async def _upstream_failed(self, norm: ConnectionNormalizer, request_ids: list[Any], info: dict[str, Any],
+                               send: Send, *, started: bool) -> None:
+        """The upstream is unreachable or died: JSON-RPC errors to the client, recorded as the answers."""
+        errors = [{"jsonrpc": "2.0", "id": rid, "error": {"code": UPSTREAM_ERROR_CODE,
+                                                           "message": "mcp-blackbox proxy: upstream unavailable"}}
+                  for rid in request_ids]
+        rinfo = {**info, "status": 200 if started else 502}
+        if errors:
+            self._record(norm, errors if len(errors) > 1 else errors[0], Direction.SERVER_TO_CLIENT, rinfo,
+                         {"attributes": {"proxy_synthesized": "upstream_failed"}})
+        if started:  # headers are gone already: the errors travel as SSE events, then the stream ends
+            body = b"".join(b"event: message\ndata: " + json.dumps(e).encode() + b"\n\n" for e in errors)
+            await send({"type": "http.response.body", "body": body})
+            return
+        payload = json.dumps(errors if len(errors) != 1 else errors[0]).encode() if errors else b""
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 502, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
 
     def _rejected(self, norm: ConnectionNormalizer, method: str, status: int, response: httpx2.Response,
                   payload: bytes, info: dict[str, Any], *, answered: bool) -> None:
@@ -272,6 +351,38 @@ class HttpProxy:
         if status in (401, 403):
             fields["risk_flags"] = ["auth_failure"]
         self.emitter.emit(EventType.AUTH if status in (401, 403) else EventType.LIFECYCLE, **fields)
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _request_ids(doc: Any) -> list[Any]:
+    """The ids of the requests in a POST body (a message or a batch); notifications have none."""
+    items = doc if isinstance(doc, list) else [doc]
+    return [i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("method"), str)
+            and i.get("id") is not None]
+
+
+def _has_meta_trace(doc: Any) -> bool:
+    items = doc if isinstance(doc, list) else [doc]
+    for item in items:
+        params = item.get("params") if isinstance(item, dict) else None
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        if isinstance(meta, dict) and parse_traceparent(meta.get("traceparent")) is not None:
+            return True
+    return False
+
+
+def _answered(pending: list[Any], data: bytes) -> None:
+    """Strike the ids an SSE event answers off `pending`."""
+    doc = _json_body(data)
+    for item in doc if isinstance(doc, list) else [doc]:
+        if isinstance(item, dict) and "method" not in item and item.get("id") in pending:
+            pending.remove(item["id"])
 
 
 def _looks_jsonrpc(payload: bytes) -> bool:
@@ -298,12 +409,46 @@ def _actor(info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def serve(listen: str, upstream: str, emitter: Emitter, *, name: str | None = None) -> None:
-    """Run the proxy until interrupted (uvicorn, one process)."""
+def bind(listen: str) -> socket.socket:
+    """A listening socket for `HOST:PORT` (`[v6]:PORT` too); `UsageError` with one clear line otherwise."""
+    host, sep, port_text = listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        msg = f"--listen must be HOST:PORT with a port from 0 to 65535, got {listen!r}"
+        raise UsageError(msg)
+    try:
+        infos = socket.getaddrinfo(host, int(port_text), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        msg = f"--listen {listen}: cannot resolve {host!r}: {getattr(exc, 'strerror', None) or exc}"
+        raise UsageError(msg) from exc
+    family, _type, _proto, _name, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        msg = f"--listen {listen}: cannot listen: {exc.strerror or exc}"
+        raise UsageError(msg) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(listen: str, upstream: str, emitter: Emitter, *, name: str | None = None,
+          sock: socket.socket | None = None) -> None:
+    """Run the proxy until interrupted (uvicorn, one process); says where it listens on stderr."""
     import uvicorn
 
-    host, _, port = listen.rpartition(":")
+    sock = sock or bind(listen)
+    host, port = sock.getsockname()[:2]
     app = HttpProxy(upstream, emitter, name=name)
-    config = uvicorn.Config(app, host=host.strip("[]") or "127.0.0.1", port=int(port), log_level="warning",
-                            server_header=False, date_header=False, lifespan="on")
-    uvicorn.Server(config).run()
+    config = uvicorn.Config(app, log_level="warning", server_header=False, date_header=False, lifespan="on")
+    shown = f"[{host}]" if ":" in host else host
+    sys.stderr.write(f"mcp-blackbox proxy: listening on http://{shown}:{port}/ -> {upstream}"
+                     f"{f' (name {name})' if name else ''}\n")
+    sys.stderr.flush()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -29,16 +29,22 @@ def run(args: argparse.Namespace) -> int:
     if upstream.scheme not in ("http", "https") or not upstream.netloc:
         msg = f"--upstream must be an http(s) URL, got {args.upstream!r}"
         raise UsageError(msg)
-    _host, sep, port = args.listen.rpartition(":")
-    if not sep or not port.isdigit():
-        msg = f"--listen must be HOST:PORT, got {args.listen!r}"
-        raise UsageError(msg)
-    from mcp_blackbox.collector.emit.http_proxy import serve
-
-    config = load_config(args.config, sink=args.sink)
-    emitter = open_emitter(EmitterRole.GATEWAY, "http_proxy", config, server_config_name=args.name)
     try:
-        serve(args.listen, args.upstream, emitter, name=args.name)
+        upstream.port  # noqa: B018 - raises ValueError for a port outside 0-65535 or not a number
+    except ValueError as exc:
+        msg = f"--upstream {args.upstream!r}: {exc}"
+        raise UsageError(msg) from exc
+    from mcp_blackbox.collector.emit.http_proxy import bind, serve
+
+    sock = bind(args.listen)  # a bad address, a port in use or not ours: one line, before any event
+    try:
+        config = load_config(args.config, sink=args.sink)
+        emitter = open_emitter(EmitterRole.GATEWAY, "http_proxy", config, server_config_name=args.name)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        serve(args.listen, args.upstream, emitter, name=args.name, sock=sock)
     finally:
         emitter.close()
     return 0

@@ -1,4 +1,4 @@
-"""Official Python SDK (mcp 2.x) server hooks: one line to adopt.
+"""Official Python SDK server hooks (mcp 2.x; 1.x through the stream tap): one line to adopt.
 
     server = MCPServer("helpdesk")            # or a low-level mcp.server.lowlevel.Server
     instrument_server(server)                 # every inbound message and its answer, with identity
@@ -11,6 +11,9 @@ error), so each gets one event with duration and status. Identity comes from the
 context (`get_access_token()`: subject, client id, scopes, claims; the token only as a SHA-256
 fingerprint) and, on HTTP, from the Starlette request (source address, User-Agent, Origin,
 `Mcp-Method`/`Mcp-Name`, `Mcp-Session-Id`).
+
+mcp 1.x (`FastMCP`, low-level `Server`) has no server middleware: there `instrument_server` taps the
+streams of `Server.run` and records every message of the connection in both directions.
 
 The middleware's blind spots are covered by `instrument_app`, an ASGI wrapper around the server's
 Starlette app: requests refused before the dispatcher (401/403 from the bearer middleware, 403 Origin,
@@ -84,7 +87,8 @@ def _request_facts(request: Any) -> dict[str, Any]:
     client = getattr(request, "client", None)
     facts: dict[str, Any] = {"src_ip": getattr(client, "host", None), "user_agent": headers.get("user-agent"),
                              "origin": headers.get("origin"), "mcp_session_id": headers.get("mcp-session-id"),
-                             "headers": {k: v for k, v in headers.items() if k in ("mcp-method", "mcp-name")}}
+                             "headers": {k: v for k, v in headers.items()
+                                         if k in ("mcp-method", "mcp-name", "traceparent")}}
     return {k: v for k, v in facts.items() if v}
 
 
@@ -182,25 +186,37 @@ def instrument_server(server: Any, emitter: Emitter | None = None, *,
     name = server_config_name or getattr(server, "name", None)
     emitter = emitter or default_emitter(EmitterRole.SERVER, "sdk_server", server_config_name=name)
     middleware = BlackboxServerMiddleware(emitter, server_config_name=name)
-    server.middleware.append(middleware)
     server._mcp_blackbox = middleware  # lets instrument_app find the same emitter
-    lowlevel = getattr(server, "_lowlevel_server", server)
+    # 2.x: MCPServer._lowlevel_server; 1.x: FastMCP._mcp_server; else the low-level Server itself.
+    lowlevel = getattr(server, "_lowlevel_server", None) or getattr(server, "_mcp_server", None) or server
+    middlewares = getattr(server, "middleware", None)
+    if isinstance(middlewares, list):
+        middlewares.append(middleware)
+        full = False
+    else:
+        # mcp 1.x has no server middleware: every message of a connection passes `Server.run`'s
+        # streams (stdio, SSE, and each streamable HTTP session), so the stream tap records them all.
+        full = True
     if callable(getattr(lowlevel, "run", None)):
-        lowlevel.run = _tap_run(lowlevel.run, middleware)
+        lowlevel.run = _tap_run(lowlevel.run, middleware, full=full)
+    elif full:
+        log.warning("mcp-blackbox: %s has neither middleware nor run(); nothing will be recorded", type(server))
     return middleware
 
 
 class _ServerStreamTap:
-    """Stream tap for `Server.run`: only what the middleware cannot see (server-initiated traffic)."""
+    """Stream tap for `Server.run`: only what the middleware cannot see (server-initiated traffic),
+    or with `full` (mcp 1.x, no middleware) every message in both directions."""
 
-    def __init__(self, norm: ConnectionNormalizer) -> None:
+    def __init__(self, norm: ConnectionNormalizer, *, full: bool = False) -> None:
         self.norm = norm
+        self.full = full
 
     def outbound(self, item: Any) -> Any:
         """Server → client: requests and notifications the server starts (results are the middleware's)."""
         try:
             wire = _wire_of(item)
-            if wire is not None and "method" in wire:
+            if wire is not None and (self.full or "method" in wire):
                 self.norm.observe(wire, Direction.SERVER_TO_CLIENT)
         except Exception as exc:  # noqa: BLE001 - recording must never break the server
             log.warning("mcp-blackbox: server tap could not record an outbound message: %s", exc)
@@ -210,7 +226,7 @@ class _ServerStreamTap:
         """Client → server: the client's answers to server-initiated requests."""
         try:
             wire = _wire_of(item)
-            if wire is not None and "method" not in wire:
+            if wire is not None and (self.full or "method" not in wire):
                 self.norm.observe(wire, Direction.CLIENT_TO_SERVER)
         except Exception as exc:  # noqa: BLE001 - recording must never break the server
             log.warning("mcp-blackbox: server tap could not record an inbound message: %s", exc)
@@ -226,7 +242,8 @@ def _wire_of(item: Any) -> dict[str, Any] | None:
     return dict(message) if isinstance(message, dict) else None
 
 
-def _tap_run(run: Callable[..., Awaitable[None]], middleware: BlackboxServerMiddleware) -> Callable[..., Any]:
+def _tap_run(run: Callable[..., Awaitable[None]], middleware: BlackboxServerMiddleware, *,
+             full: bool = False) -> Callable[..., Any]:
     """Wrap `Server.run(read, write, …)` (stdio, SSE) with the stream tap; HTTP uses `instrument_app`."""
     from mcp_blackbox.collector.emit.sdk_client import _TapRead, _TapWrite
 
@@ -234,7 +251,7 @@ def _tap_run(run: Callable[..., Awaitable[None]], middleware: BlackboxServerMidd
     async def wrapped(read_stream: Any, write_stream: Any, *args: Any, **kwargs: Any) -> None:
         norm = ConnectionNormalizer(middleware.emitter, transport=Transport.STDIO,
                                     server_config_name=middleware.server_config_name)
-        tap = cast(Any, _ServerStreamTap(norm))
+        tap = cast(Any, _ServerStreamTap(norm, full=full))
         token = _RUN_NORMALIZER.set(norm)
         try:
             await run(_TapRead(read_stream, tap), _TapWrite(write_stream, tap), *args, **kwargs)

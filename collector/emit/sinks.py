@@ -18,6 +18,7 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,14 @@ def _unframe(line: bytes) -> tuple[str, bytes]:
 
 
 class KafkaSink:
-    """kafka-python producer with a durable, ordered spool overflow while the broker is away."""
+    """kafka-python producer with a durable, ordered spool overflow while the broker is away.
+
+    The producer is built on a background connector thread: `KafkaProducer()` blocks for up to 30 s
+    per attempt when the broker is down or a listener never answers, and neither the host nor the
+    emitter's sender may wait for that. Until the connector has a producer, every batch goes to the
+    overflow spool at once (durable from the first event); once the broker answers, the overflow —
+    this emitter's and any orphaned one — is replayed in order before newer records are sent.
+    """
 
     probe_interval = 1.0
 
@@ -164,7 +172,12 @@ class KafkaSink:
         self.overflow = _Overflow(overflow_dir, writer_id)
         self._producer: Any = None
         self._next_probe = 0.0
-        self._adopt_orphans()
+        self._state_lock = threading.Lock()
+        self._ready: Any = None  # a producer the connector built, not yet taken by the sender
+        self._connector: threading.Thread | None = None
+        self._closed = False
+        self._orphans_done = False
+        self._start_connector()
 
     def _make_producer(self) -> Any:
         from kafka import KafkaProducer  # lazy: only Kafka users pay for the import
@@ -185,13 +198,37 @@ class KafkaSink:
         settings.update(self.options)
         return KafkaProducer(**settings)
 
-    def _producer_or_none(self) -> Any:
-        if self._producer is None and time.monotonic() >= self._next_probe:
+    def _start_connector(self) -> None:
+        with self._state_lock:
+            if self._closed or (self._connector is not None and self._connector.is_alive()):
+                return
+            self._connector = threading.Thread(target=self._connect, name="mcp-blackbox-kafka-connect",
+                                               daemon=True)
+            self._connector.start()
+
+    def _connect(self) -> None:
+        """The connector thread: build a producer, retrying every `probe_interval` until one answers."""
+        while not self._closed:
             try:
-                self._producer = self._make_producer()
-            except Exception as exc:  # noqa: BLE001 - NoBrokersAvailable & co: stay on the overflow
+                producer = self._make_producer()
+            except Exception as exc:  # noqa: BLE001 - NoBrokersAvailable, KafkaTimeoutError & co: retry
                 log.info("mcp-blackbox: Kafka %s unreachable (%s); spooling", self.target.bootstrap, exc)
-                self._next_probe = time.monotonic() + self.probe_interval
+                time.sleep(self.probe_interval)
+                continue
+            with self._state_lock:
+                if not self._closed:
+                    self._ready = producer
+                    return
+            _close_quietly(producer)  # the sink closed while we were connecting
+            return
+
+    def _producer_or_none(self) -> Any:
+        """The producer if the connector has one; never waits for a connection."""
+        if self._producer is None:
+            with self._state_lock:
+                self._producer, self._ready = self._ready, None
+            if self._producer is None and time.monotonic() >= self._next_probe:
+                self._start_connector()
         return self._producer
 
     def _send_direct(self, records: list[tuple[str, bytes]]) -> int:
@@ -213,15 +250,15 @@ class KafkaSink:
 
     def _drop_producer(self) -> None:
         if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)
-            except Exception as exc:  # noqa: BLE001 - a broken producer may fail to close; it is discarded anyway
-                log.debug("mcp-blackbox: closing producer: %s", exc)
+            _close_quietly(self._producer)
             self._producer = None
             self._next_probe = time.monotonic() + self.probe_interval
 
     def _replay(self) -> bool:
         """Send the overflow in order; True when it is empty afterwards."""
+        if not self._orphans_done and self._producer_or_none() is not None:
+            self._orphans_done = True
+            self._adopt_orphans()
         if not self.overflow.pending or self._producer_or_none() is None:
             return not self.overflow.pending
         assert self.overflow.writer is not None  # noqa: S101 - pending implies a writer
@@ -291,6 +328,10 @@ class KafkaSink:
 
     def close(self, timeout: float) -> None:
         self.flush(timeout)
+        with self._state_lock:
+            self._closed = True  # a connector still trying gives up (and closes what it may still build)
+            if self._producer is None:
+                self._producer, self._ready = self._ready, None
         if self._producer is not None:
             try:
                 self._producer.close(timeout=max(0.1, timeout))
@@ -301,6 +342,13 @@ class KafkaSink:
             log.warning("mcp-blackbox: Kafka unreachable at exit; %s keeps the undelivered events for replay",
                         self.overflow.root)
         self.overflow.close()
+
+
+def _close_quietly(producer: Any) -> None:
+    try:
+        producer.close(timeout=0)
+    except Exception as exc:  # noqa: BLE001 - a broken producer may fail to close; it is discarded anyway
+        log.debug("mcp-blackbox: closing producer: %s", exc)
 
 
 def open_sink(url: str, writer_id: str, *, overflow_dir: Path, kafka_options: dict[str, Any] | None = None) -> Sink:

@@ -1,10 +1,13 @@
 """The stdio proxy: `mcp-blackbox wrap -- CMD ARGS…` in front of any MCP server, in any language.
 
-Bytes are forwarded unchanged in both directions, first; a copy is then split into lines and handed
-to the normaliser (it never re-serialises what it forwards). stderr is inherited, so the server's
-logs reach the host as before. Signals (TERM, INT, HUP, QUIT, USR1, USR2) are forwarded to the
-child and its exit code (or 128 + signal) is returned. Partial lines are buffered until complete;
-a line over `max_line_bytes` is recorded as an `oversized_message` anomaly (its bytes still flow).
+Bytes are forwarded unchanged in both directions; a copy is split into lines and handed to the
+normaliser (it never re-serialises what it forwards) *before* the chunk is forwarded, so a message is
+recorded (and numbered) before its peer can answer it: a response never gets a lower `sequence` than
+its request, and a `tools/list` answer always finds its request (the catalog event is never lost).
+stderr is inherited, so the server's logs reach the host as before. Signals (TERM, INT, HUP, QUIT,
+USR1, USR2) are forwarded to the child and its exit code (or 128 + signal) is returned. Partial
+lines are buffered until complete; a line over `max_line_bytes` is recorded as an
+`oversized_message` anomaly (its bytes still flow).
 
 Lifecycle events: `server_spawn` (command, resolved binary path and its SHA-256, pid) and
 `server_exit` (exit code or signal, runtime), plus `spawn_failed` when the command cannot start.
@@ -173,9 +176,11 @@ class StdioProxy:
                 read_ns = time.time_ns()
                 if not chunk:
                     break
+                # Record first, forward second: a request's event (and its sequence number) exists
+                # before the server can see its last byte, so its response can never overtake it.
+                splitter.feed(chunk, read_ns)
                 self.child.stdin.write(chunk)
                 self.child.stdin.flush()
-                splitter.feed(chunk, read_ns)
         except (BrokenPipeError, ValueError, OSError) as exc:  # the child went away first
             log.debug("mcp-blackbox wrap: client→server stream ended: %s", exc)
         finally:
@@ -197,6 +202,7 @@ class StdioProxy:
             read_ns = time.time_ns()
             if not chunk:
                 break
+            splitter.feed(chunk, read_ns)  # first: a server→client request precedes the client's answer
             if not client_gone:
                 try:
                     view = memoryview(chunk)
@@ -205,7 +211,6 @@ class StdioProxy:
                 except (BrokenPipeError, OSError) as exc:
                     client_gone = True  # keep draining so the child never blocks on a full pipe
                     log.debug("mcp-blackbox wrap: client stdout closed: %s", exc)
-            splitter.feed(chunk, read_ns)
         splitter.finish()
 
     def run(self) -> WrapResult:
