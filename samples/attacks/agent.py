@@ -31,7 +31,8 @@ _READ = re.compile(r"(?:read|access|open|load|fetch|check)\b[^.\n<>]{0,80}?[`'\"
 _PASS_AS = re.compile(r"pass (?:its|their|the)? ?(?:full )?contents? (?:in|as)? ?(?:the )?[`'\"]?(\w+)[`'\"]?", re.I)
 _CALL = re.compile(r"\b(?:call|use|run|invoke|execute)\s+(?:the\s+)?[`'\"]?([A-Za-z_][\w.]*)[`'\"]?", re.I)
 _KV = re.compile(r"\b([a-z_]\w*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|`[^`]*`|[^\s,;)]+)", re.I)
-_DEST = re.compile(r"(?:recipient to|emails? to|messages? to|redirect (?:it|them|all \w+) to|forward [\w ]*?to|"
+_DEST = re.compile(r"(?:recipient\s+to|emails?\s+to|messages?\s+to|redirect\s+(?:it|them|all \w+)\s+to|"
+                   r"forward [\w ]*?to|"
                    r"send (?:it|them|this|everything|all|the [\w ]+?) to|post [\w ]*?to|bcc)\s+[`'\"]?"
                    r"([\w.+\-]+@[\w.\-]+\w|\+\d{6,15}|https?://[^\s`'\"<>]+|#[\w\-]+)", re.I)
 _INCLUDE = re.compile(r"(?:include|append|add)[^.\n]{0,80}?(?:previous|last|earlier) ([a-z_]\w*)", re.I)
