@@ -33,13 +33,14 @@ class Signal:
 
 
 STRONG: Final = frozenset({"instruction_block", "concealment", "destination_rewrite", "selection_hijack",
-                           "invisible_unicode", "terminal_escape", "hidden_parameter", "prompt_override"})
+                           "invisible_unicode", "terminal_escape", "hidden_parameter", "prompt_override",
+                           "tool_invocation"})
 
 _PATTERNS: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("instruction_block", re.compile(
         r"[<\[]\s*/?\s*(?:important|hidden|system|secret|instructions?|critical|admin|note[ _]to[ _](?:ai|assistant)|"
         r"assistant|ai[ _]only|override)\b[^>\]\n]{0,40}[>\]]|\bimportant system (?:instruction|note|notice)\b|"
-        r"^\s*system\s*:|\bnote to (?:the )?(?:ai|assistant|model|llm)\b", re.I | re.M)),
+        r"(?:^|(?<=[.!?] ))\s*system\s*:|\bnote to (?:the )?(?:ai|assistant|model|llm)\b", re.I | re.M)),
     ("prompt_override", re.compile(
         r"\bignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts|rules)|"
         r"\byou are now (?:in|a|an)\b|\bdisregard (?:all |any )?(?:previous|prior|your) (?:instructions|rules)|"
@@ -126,7 +127,8 @@ def definition_signals(definition: dict[str, Any], session_tools: set[str] | Non
             found = _scan(pdesc, f"schema:{pname}") + [s for s in _scan(pname, f"schema:{pname}") if s.name in _CHARS]
             out.extend(found)
             instructive = any(s.name not in ("secret_reference", "long_whitespace") for s in found)
-            if _HIDDEN_PARAM_NAMES.match(pname) and (instructive or (pname in required and _mentions(definition, pname))):
+            asked_for = pname in required and _mentions(definition, pname)
+            if _HIDDEN_PARAM_NAMES.match(pname) and (instructive or asked_for):
                 out.append(Signal("hidden_parameter", f"schema:{pname}", pname))
     description = str(definition.get("description") or "")
     if session_tools:

@@ -27,7 +27,7 @@ CallTool = Callable[[str, str, dict[str, Any]], Awaitable[str]]
 ReadResource = Callable[[str, str], Awaitable[str]]
 
 _PATH = r"(~/[\w./\-]+|/(?:[\w.\-]+/)+[\w.\-]+|[a-z][a-z0-9+]*://[\w./\-{}]+)"
-_READ = re.compile(r"(?:read|access|open|load|fetch|check)\b[^.\n<>]{0,80}?[`'\"]?" + _PATH + r"[`'\"]?", re.I)
+_READ = re.compile(r"(?:read|access|open|load|fetch|check)\b[^.<>]{0,100}?[`'\"]?" + _PATH + r"[`'\"]?", re.I)
 _PASS_AS = re.compile(r"pass (?:its|their|the)? ?(?:full )?contents? (?:in|as)? ?(?:the )?[`'\"]?(\w+)[`'\"]?", re.I)
 _CALL = re.compile(r"\b(?:call|use|run|invoke|execute)\s+(?:the\s+)?[`'\"]?([A-Za-z_][\w.]*)[`'\"]?", re.I)
 _KV = re.compile(r"\b([a-z_]\w*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|`[^`]*`|[^\s,;)]+)", re.I)

@@ -152,10 +152,10 @@ def chain_ident(finding: Any) -> str:
 
 
 def _chain_covers(store: Any, finding: Any) -> bool:
-    from mcp_blackbox.forensics.chain import build_chain
+    from mcp_blackbox.forensics.finding_chain import chain_for_finding
 
     try:
-        chain = build_chain(store, chain_ident(finding))
+        chain = chain_for_finding(store, chain_ident(finding))
     except Exception:  # noqa: BLE001 - an id the chain cannot open counts as "no chain"
         return False
     ids = set(chain.event_ids)
