@@ -35,7 +35,7 @@ INSTRUCTION_SQL_RE: Final = (
 )
 #: SQL (RE2) pre-filter: content that may be sensitive (personal data, secrets, redaction markers).
 SENSITIVE_SQL_RE: Final = (
-    r"(?i)(\[REDACTED|[a-z0-9._%+\-]+@[a-z0-9\-]+\.[a-z.]{2,}|\+?\d[\d \-().]{8,}\d|"
+    r"(?i)(\[REDACTED|[a-z0-9._%+\-]+@[a-z0-9\-]+\.[a-z.]{2,}|\+\d[\d \-]{6,16}\d|\b\d{3}[ \-.]\d{3}[ \-.]\d{4}\b|"
     r"(api[_ -]?key|secret|token|passw(or)?d|credential|private key|access[_ ]key)|-----BEGIN|eyJ[a-z0-9_\-]{10,}\.)"
 )
 #: SQL (RE2) pre-filter: a key-like name assigned a value (the entropy check is `keylike_secrets`).
@@ -45,7 +45,8 @@ KEYLIKE_SQL_RE: Final = (r"(?i)(api[_\-]?key|secret|token|passw(or)?d|passphrase
 DESTINATION_SQL_RE: Final = r"(?i)(https?://|[a-z0-9._%+\-]+@[a-z0-9\-]+\.[a-z]{2,}|\+\d{8,15}|\"#[a-z][a-z0-9_\-]+\")"
 
 _EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}", re.I)
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d \-().]{8,}\d(?![\w.])")
+_PHONE = re.compile(r"(?<![\w.+])(?:\+\d[\d \-().]{6,16}\d|\(\d{3}\)\s?\d{3}-\d{4}|"
+                    r"\d{3}[ \-.]\d{3}[ \-.]\d{4})(?![\w.])")
 _CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){13,19}(?!\d)")
 _URL = re.compile(r"https?://[^\s\"'<>]+", re.I)
 _CHANNEL = re.compile(r"^#[a-z][\w\-]+$", re.I)

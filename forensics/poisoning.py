@@ -6,8 +6,8 @@ prompts, resources and server instructions (`text_signals`), and returns the sig
 each with the snippet that fired it. `verdict(signals)` decides: strong signals (instruction blocks
 in any markup, concealment from the user, recipient/destination rewriting, tool-selection
 hijacking, invisible Unicode, terminal escapes, instruction-bearing hidden parameters) weigh two,
-weak ones (imperatives to the assistant, naming secrets paths, references to other tools, asking
-for content to be passed along, long whitespace runs) weigh one; three or more is poisoning, and
+weak ones (imperatives to the assistant, urgency, naming secrets paths, references to other tools,
+asking for content to be passed along, long whitespace runs) weigh one; three or more is poisoning, and
 so is any invisible or escape character on its own. Naming `~/.ssh` alone is not poisoning (a key
 manager does it), nor is an imperative alone ("Use this tool to …").
 
@@ -80,6 +80,9 @@ _PATTERNS: Final[list[tuple[str, re.Pattern[str]]]] = [
     ("external_destination", re.compile(
         r"\b(?:send|post|upload|forward|copy|submit)\b[^.\n]{0,80}?\bto\s+(?:https?://|[\w.+\-]+@[\w\-]+\.|\+\d{6,})",
         re.I)),
+    ("urgency", re.compile(
+        r"\b(?:very\s+){2,}important\b|\burgent(?:ly)?\b|\bat all costs\b|\b(?:system|application|tool) will crash\b|"
+        r"\bdata will be lost\b|\byour request will be blocked\b|\bthis is (?:mandatory|required by)\b", re.I)),
     ("long_whitespace", re.compile(r"[ \t]{40,}\S")),
 ]
 _CHARS: Final = ("invisible_unicode", "terminal_escape")

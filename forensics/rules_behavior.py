@@ -45,14 +45,18 @@ _HOSTKEYS = """
 # `session` (what content and data-flow rules join on) is the host process first, so a resource read that carries
 # no conversation id still meets the tool calls of the same host session.
 _ACTION = "coalesce(c.tool_call_id, c.trace_id, c.call_event_id)"
-_SCOPES = f"""
-         coalesce(max(c.conversation_id) OVER (PARTITION BY {_ACTION}),
-                  max(hk.host_key) OVER (PARTITION BY {_ACTION}), c.connection_id) AS scope,
-         CASE WHEN max(c.conversation_id) OVER (PARTITION BY {_ACTION}) IS NOT NULL THEN 'conversation'
-              WHEN max(hk.host_key) OVER (PARTITION BY {_ACTION}) IS NOT NULL THEN 'host_process'
-              ELSE 'connection' END AS scope_kind,
-         coalesce(max(hk.host_key) OVER (PARTITION BY {_ACTION}),
-                  max(c.conversation_id) OVER (PARTITION BY {_ACTION}), c.connection_id) AS session"""
+_SCOPES = """
+         coalesce(max(c.conversation_id) OVER w, max(hk.host_key) OVER w, c.connection_id) AS scope,
+         CASE WHEN max(c.conversation_id) OVER w IS NOT NULL THEN 'conversation'
+              WHEN max(hk.host_key) OVER w IS NOT NULL THEN 'host_process' ELSE 'connection' END AS scope_kind,
+         coalesce(max(hk.host_key) OVER w, max(c.conversation_id) OVER w, c.connection_id) AS session"""
+# One window for all of it (the row choice and the shared scopes): one sort per partition, not one per function.
+_WINDOW = f"""
+  WINDOW w AS (PARTITION BY {_ACTION}
+               ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
+                        c.start_time ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  QUALIFY row_number() OVER w = 1
+"""
 # One row per logical tools/call (the client's view when there is one), with the definition's hints. Its scope is
 # the conversation, else the host process that spawned the server (inferred), else the connection.
 _LOGICAL_BODY = f"""
@@ -66,20 +70,14 @@ _LOGICAL_BODY = f"""
              FROM tool_versions) v ON v.tool_definition_sha256 = c.tool_definition_sha256
   LEFT JOIN {_HOSTKEYS} hk ON hk.connection_id = c.connection_id
   WHERE c.method = 'tools/call'
-  QUALIFY row_number() OVER (PARTITION BY coalesce(c.tool_call_id, c.trace_id, c.call_event_id)
-          ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
-                   c.start_time) = 1
-"""
+{_WINDOW}"""
 # Content that entered the agent's context other than by tools/call: resource reads and prompts (same columns).
 _READS_BODY = f"""
   SELECT c.*, {_SCOPES},
          false AS open_world, false AS destructive_hint, true AS read_only
   FROM scope_calls c LEFT JOIN {_HOSTKEYS} hk ON hk.connection_id = c.connection_id
   WHERE c.method IN ('resources/read', 'prompts/get')
-  QUALIFY row_number() OVER (PARTITION BY coalesce(c.tool_call_id, c.trace_id, c.call_event_id)
-          ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
-                   c.start_time) = 1
-"""
+{_WINDOW}"""
 _UNTRUSTED = f"(open_world OR regexp_matches(tool_name, {sql_regex(UNTRUSTED_SOURCE_RE)}))"
 _SENSITIVE = f"regexp_matches(tool_name, {sql_regex(SENSITIVE_SOURCE_RE)})"
 _DESTRUCTIVE = f"(destructive_hint OR (NOT read_only AND regexp_matches(tool_name, {sql_regex(DESTRUCTIVE_RE)})))"
@@ -116,12 +114,13 @@ def _desc(r: dict[str, Any]) -> str:
       "is high at most.")
 def injection_chain(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_acts(ctx) + f"""
-    , src AS (SELECT * FROM acts WHERE status = 'ok' AND result_json IS NOT NULL
-              AND (regexp_matches(result_json, {sql_regex(INSTRUCTION_SQL_RE)}) OR {_UNTRUSTED}))
+    , src AS (SELECT *, regexp_matches(result_json, {sql_regex(INSTRUCTION_SQL_RE)}) AS instr FROM acts
+              WHERE status = 'ok' AND result_json IS NOT NULL
+                AND (regexp_matches(result_json, {sql_regex(INSTRUCTION_SQL_RE)}) OR {_UNTRUSTED}))
     SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server,
            coalesce(u.tool_name, u.method || ' ' || coalesce(u.target, '')) AS u_tool, u.result_json AS u_result,
            u.scope, u.scope_kind, u.agent_id, u.start_time AS u_time,
-           regexp_matches(u.result_json, {sql_regex(INSTRUCTION_SQL_RE)}) AS u_instr,
+           u.instr AS u_instr,
            s.call_event_id AS s_id, s.response_event_id AS s_resp, s.server AS s_server, s.tool_name AS s_tool,
            s.method AS s_method, s.target AS s_target, s.arguments_json AS s_args, s.result_json AS s_result,
            s.start_time AS s_time,
@@ -137,6 +136,10 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
             OR {_OUTBOUND.replace('tool_name', 's.tool_name')}) AS s_named_risky
     FROM src u JOIN acts s ON s.session = u.session AND s.start_time > u.start_time
      AND s.start_time <= u.start_time + INTERVAL 10 MINUTE AND s.call_event_id <> u.call_event_id
+    -- without instruction text only the name prior is left: a sensitive/destructive/outbound call elsewhere
+    WHERE u.instr OR (s.server <> u.server AND ({_SENSITIVE.replace('tool_name', 's.tool_name')}
+          OR {_DESTRUCTIVE.replace('destructive_hint', 's.destructive_hint').replace('read_only', 's.read_only')
+              .replace('tool_name', 's.tool_name')} OR {_OUTBOUND.replace('tool_name', 's.tool_name')}))
     ORDER BY u_time, s_time
     """)
     tools = {r[0] for r in ctx.store.con.execute("SELECT DISTINCT tool_name FROM tool_versions").fetchall() if r[0]}

@@ -14,7 +14,7 @@ from mcp_blackbox.schema.enums import Severity
 # Tool definitions per server as catalog events list them, inside the scope.
 _NAMED_BODY = f"""
   WITH defs AS (
-    SELECT event_id, event_time, {SERVER_KEY} AS server, connection_id,
+    SELECT event_id, event_time, {SERVER_KEY} AS server, connection_id, host_name,
            unnest(CAST(json_extract(tool_definitions_json, '$[*]') AS JSON[])) AS definition, attributes_json
     FROM scope_events WHERE event_type = 'catalog' AND tool_definitions_json IS NOT NULL
   )
@@ -98,8 +98,7 @@ def tool_poisoning(ctx: RuleContext) -> list[Finding]:
     SELECT server, tool_name, sha, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:10] AS ids,
            any_value(CAST(definition AS VARCHAR)) AS definition, any_value(host_name) AS host_name,
            any_value(connection_id) AS connection_id
-    FROM (SELECT n.*, e.host_name FROM named n JOIN scope_events e USING (event_id))
-    GROUP BY server, tool_name, sha
+    FROM named GROUP BY server, tool_name, sha
     """)
     names = {r["tool_name"] for r in rows if r["tool_name"]}
     out: list[Finding] = []
