@@ -122,7 +122,7 @@ def _scenarios() -> list[Scenario]:
         [("call", "get_weather_forecast", {"city": "London"}), ("call", "get_weather_forecast", {"city": "Paris"}),
          ("call", "get_weather_forecast", {"city": "Tokyo"}), ("relist", "weather"),
          ("call", "get_weather_forecast", {"city": "Sydney"})],
-        ["rug_pull:critical", "tool_poisoning"]))
+        ["rug_pull:critical", "tool_poisoning", "secret_exposure"]))
     s.append(Scenario(
         "dvmcp-05", "Tool shadowing (an 'enhanced' calculate on a second server)",
         f"{DVMCP} challenges/medium/challenge5/server_stdio.py",
