@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 
 from mcp_blackbox.forensics.chain import blast_radius, build_chain
+from mcp_blackbox.forensics.finding_chain import (
+    FINDING_ID_RE,
+    HOST_KEY_RE,
+    chain_for_finding,
+    chain_for_host_session,
+)
 from mcp_blackbox.forensics.output import render
 from mcp_blackbox.forensics.safe import for_terminal, json_text
 from mcp_blackbox.forensics.store import open_store
@@ -15,7 +21,8 @@ from mcp_blackbox.schema.errors import UsageError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox chain`."""
     parser.add_argument("--store", required=True, help="store directory")
-    parser.add_argument("ident", nargs="?", help="conversation, tool call, trace, connection or event id")
+    parser.add_argument("ident", nargs="?", help="conversation, tool call, trace, connection or event id; a "
+                                                 "finding id; or a host-process key (hp-…) of a wrap-only host")
     parser.add_argument("--format", choices=("tree", "json", "markdown"), default="tree")
     parser.add_argument("--blast-radius", action="store_true",
                         help="who received output from --server/--tool/--tool-definition, and what they did next")
@@ -29,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print a chain (or a blast radius)."""
     # a chain reads raw_events directly; only the blast radius (over `calls`) needs `events` prepared
-    store = open_store(args.store, prepare=bool(args.blast_radius))
+    # a finding id re-runs its rule, over `calls`: prepared too
+    store = open_store(args.store, prepare=bool(args.blast_radius or FINDING_ID_RE.fullmatch(args.ident or "")))
     try:
         if args.blast_radius:
             rows = blast_radius(store, server=args.server, tool=args.tool, tool_definition_sha256=args.tool_definition,
@@ -42,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.ident:
             msg = "give an id (conversation, tool call, trace, connection or event) or --blast-radius"
             raise UsageError(msg)
-        chain = build_chain(store, args.ident)
+        if HOST_KEY_RE.fullmatch(args.ident):
+            chain = chain_for_host_session(store, args.ident)
+        elif FINDING_ID_RE.fullmatch(args.ident):
+            chain = chain_for_finding(store, args.ident)
+        else:
+            chain = build_chain(store, args.ident)
         if args.format == "json":
             print(json_text(chain.to_json(), indent=1, ensure_ascii=False, default=str))
         elif args.format == "markdown":

@@ -6,8 +6,21 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from mcp_blackbox.forensics.dataflow import find_flows
+from mcp_blackbox.forensics.content import (
+    DESTINATION_SQL_RE,
+    INSTRUCTION_SQL_RE,
+    KEYLIKE_SQL_RE,
+    SENSITIVE_SQL_RE,
+    content_flows,
+    destinations,
+    followed_by,
+    instruction_signals,
+    keylike_secrets,
+    leaves,
+    sensitive_kinds,
+)
 from mcp_blackbox.forensics.detections import Finding, RuleContext, finding, rule
+from mcp_blackbox.forensics.poisoning import score
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.tags import (
     ARG_INJECTION_RE,
@@ -20,9 +33,34 @@ from mcp_blackbox.forensics.tags import (
 )
 from mcp_blackbox.schema.enums import Severity
 
-# One row per logical tools/call (the client's view when there is one), with the definition's hints.
+# Which host process spawned each wrapped server (wrap's server_spawn event): joins the servers of one host
+# session when no conversation id or trace exists (a wrap-only desktop host).
+_HOSTKEYS = """
+  (SELECT connection_id, any_value(json_extract_string(attributes_json, '$.host_process.key')) AS host_key
+   FROM events WHERE event_type = 'lifecycle' AND event_subtype = 'server_spawn'
+     AND attributes_json LIKE '%host_process%' GROUP BY connection_id)
+"""
+# Every sighting of one logical call (client, gateway, server) shares the conversation and host process it knows:
+# `scope` is the conversation, else the host process that spawned the server (inferred), else the connection;
+# `session` (what content and data-flow rules join on) is the host process first, so a resource read that carries
+# no conversation id still meets the tool calls of the same host session.
+_ACTION = "coalesce(c.tool_call_id, c.trace_id, c.call_event_id)"
+_SCOPES = """
+         coalesce(max(c.conversation_id) OVER w, max(hk.host_key) OVER w, c.connection_id) AS scope,
+         CASE WHEN max(c.conversation_id) OVER w IS NOT NULL THEN 'conversation'
+              WHEN max(hk.host_key) OVER w IS NOT NULL THEN 'host_process' ELSE 'connection' END AS scope_kind,
+         coalesce(max(hk.host_key) OVER w, max(c.conversation_id) OVER w, c.connection_id) AS session"""
+# One window for all of it (the row choice and the shared scopes): one sort per partition, not one per function.
+_WINDOW = f"""
+  WINDOW w AS (PARTITION BY {_ACTION}
+               ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
+                        c.start_time ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  QUALIFY row_number() OVER w = 1
+"""
+# One row per logical tools/call (the client's view when there is one), with the definition's hints. Its scope is
+# the conversation, else the host process that spawned the server (inferred), else the connection.
 _LOGICAL_BODY = f"""
-  SELECT c.*, coalesce(c.conversation_id, c.connection_id) AS scope,
+  SELECT c.*, {_SCOPES},
          {annotation_sql('v.definition_json', 'openWorldHint')} AS open_world,
          {annotation_sql('v.definition_json', 'destructiveHint')} AS destructive_hint,
          coalesce(try_cast(json_extract(v.definition_json, '$.annotations.readOnlyHint') AS BOOLEAN), false)
@@ -30,11 +68,16 @@ _LOGICAL_BODY = f"""
   FROM scope_calls c
   LEFT JOIN (SELECT DISTINCT ON (tool_definition_sha256) tool_definition_sha256, definition_json
              FROM tool_versions) v ON v.tool_definition_sha256 = c.tool_definition_sha256
+  LEFT JOIN {_HOSTKEYS} hk ON hk.connection_id = c.connection_id
   WHERE c.method = 'tools/call'
-  QUALIFY row_number() OVER (PARTITION BY coalesce(c.tool_call_id, c.trace_id, c.call_event_id)
-          ORDER BY CASE c.emitter_role WHEN 'client' THEN 0 WHEN 'gateway' THEN 1 WHEN 'server' THEN 2 ELSE 3 END,
-                   c.start_time) = 1
-"""
+{_WINDOW}"""
+# Content that entered the agent's context other than by tools/call: resource reads and prompts (same columns).
+_READS_BODY = f"""
+  SELECT c.*, {_SCOPES},
+         false AS open_world, false AS destructive_hint, true AS read_only
+  FROM scope_calls c LEFT JOIN {_HOSTKEYS} hk ON hk.connection_id = c.connection_id
+  WHERE c.method IN ('resources/read', 'prompts/get')
+{_WINDOW}"""
 _UNTRUSTED = f"(open_world OR regexp_matches(tool_name, {sql_regex(UNTRUSTED_SOURCE_RE)}))"
 _SENSITIVE = f"regexp_matches(tool_name, {sql_regex(SENSITIVE_SOURCE_RE)})"
 _DESTRUCTIVE = f"(destructive_hint OR (NOT read_only AND regexp_matches(tool_name, {sql_regex(DESTRUCTIVE_RE)})))"
@@ -46,80 +89,161 @@ def _logical(ctx: RuleContext) -> str:
     return ctx.cte("logical", _LOGICAL_BODY)
 
 
+def _acts(ctx: RuleContext) -> str:
+    """`logical` plus `acts`: every logical tool call, resource read and prompt fetch."""
+    reads = ctx.cte("reads", _READS_BODY).removeprefix("WITH ").rstrip("\n")
+    return _logical(ctx) + ", " + reads + "\n, acts AS (SELECT * FROM logical UNION ALL BY NAME SELECT * FROM reads)\n"
+
+
+def _scope_label(r: dict[str, Any]) -> str:
+    kind = r.get("scope_kind") or "connection"
+    return "host process (inferred: servers spawned by one host process)" if kind == "host_process" else kind
+
+
 def _desc(r: dict[str, Any]) -> str:
     return f"{r['server']}.{r['tool_name']}"
 
 
-@rule("injection_chain", "Untrusted content followed by a sensitive or destructive call", ("#11", "#4"),
-      Severity.HIGH, "An agent read open-world or third-party content (web page, ticket, email, resource) and "
-      "then, in the same conversation and within 10 minutes, called a sensitive, destructive or outbound tool "
-      "on another server. Critical when the untrusted content demonstrably flowed into that call.")
+@rule("injection_chain", "Instructions in content the agent read, then followed", ("#11", "#4"),
+      Severity.HIGH, "Content that entered the agent's context (a tool result, resources/read, prompts/get) on any "
+      "server reads as instructions to the model (instruction text, concealment, urgency, references to the "
+      "session's tools), and later calls in the same conversation or host session (within 10 minutes) used tool "
+      "names, resources or argument values found in it (instruction followed) or received its data. Critical when "
+      "the follow-up is sensitive, destructive or outbound (annotations first, then content and name priors). An "
+      "open-world or untrusted-by-name source whose content flowed into a sensitive call without instruction text "
+      "is high at most.")
 def injection_chain(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_logical(ctx) + f"""
-    SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server, u.tool_name AS u_tool,
-           u.result_json AS u_result, u.scope, u.agent_id, u.start_time AS u_time,
-           s.call_event_id AS s_id, s.server AS s_server, s.tool_name AS s_tool, s.arguments_json AS s_args,
-           s.start_time AS s_time
-    FROM logical u JOIN logical s ON s.scope = u.scope AND s.start_time > u.start_time
-     AND s.start_time <= u.start_time + INTERVAL 10 MINUTE AND s.server <> u.server
-    WHERE u.status = 'ok' AND {_UNTRUSTED.replace('open_world', 'u.open_world').replace('tool_name', 'u.tool_name')}
-      AND NOT {_OUTBOUND.replace('tool_name', 'u.tool_name')}
-      AND ({_SENSITIVE.replace('tool_name', 's.tool_name')}
-           OR {_DESTRUCTIVE.replace('destructive_hint', 's.destructive_hint').replace('read_only', 's.read_only')
-               .replace('tool_name', 's.tool_name')}
-           OR {_OUTBOUND.replace('tool_name', 's.tool_name')})
+    rows = ctx.rows(_acts(ctx) + f"""
+    , src AS (SELECT *, regexp_matches(result_json, {sql_regex(INSTRUCTION_SQL_RE)}) AS instr FROM acts
+              WHERE status = 'ok' AND result_json IS NOT NULL
+                AND (regexp_matches(result_json, {sql_regex(INSTRUCTION_SQL_RE)}) OR {_UNTRUSTED}))
+    SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server,
+           coalesce(u.tool_name, u.method || ' ' || coalesce(u.target, '')) AS u_tool, u.result_json AS u_result,
+           u.scope, u.scope_kind, u.agent_id, u.start_time AS u_time,
+           u.instr AS u_instr,
+           s.call_event_id AS s_id, s.response_event_id AS s_resp, s.server AS s_server, s.tool_name AS s_tool,
+           s.method AS s_method, s.target AS s_target, s.arguments_json AS s_args, s.result_json AS s_result,
+           s.start_time AS s_time,
+           ({_SENSITIVE.replace('tool_name', 's.tool_name')}
+            OR {_DESTRUCTIVE.replace('destructive_hint', 's.destructive_hint').replace('read_only', 's.read_only')
+                .replace('tool_name', 's.tool_name')}
+            OR {_OUTBOUND.replace('tool_name', 's.tool_name')} OR s.open_world
+            OR regexp_matches(coalesce(s.arguments_json, ''), {sql_regex(DESTINATION_SQL_RE)})
+            OR regexp_matches(coalesce(s.result_json, ''), {sql_regex(SENSITIVE_SQL_RE)})) AS s_risky,
+           ({_SENSITIVE.replace('tool_name', 's.tool_name')}
+            OR {_DESTRUCTIVE.replace('destructive_hint', 's.destructive_hint').replace('read_only', 's.read_only')
+                .replace('tool_name', 's.tool_name')}
+            OR {_OUTBOUND.replace('tool_name', 's.tool_name')}) AS s_named_risky
+    FROM src u JOIN acts s ON s.session = u.session AND s.start_time > u.start_time
+     AND s.start_time <= u.start_time + INTERVAL 10 MINUTE AND s.call_event_id <> u.call_event_id
+    -- without instruction text only the name prior is left: a sensitive/destructive/outbound call elsewhere
+    WHERE u.instr OR (s.server <> u.server AND ({_SENSITIVE.replace('tool_name', 's.tool_name')}
+          OR {_DESTRUCTIVE.replace('destructive_hint', 's.destructive_hint').replace('read_only', 's.read_only')
+              .replace('tool_name', 's.tool_name')} OR {_OUTBOUND.replace('tool_name', 's.tool_name')}))
     ORDER BY u_time, s_time
     """)
+    tools = {r[0] for r in ctx.store.con.execute("SELECT DISTINCT tool_name FROM tool_versions").fetchall() if r[0]}
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[r["u_id"]].append(r)
     out = []
     for calls in groups.values():
         first = calls[0]
-        flows = find_flows([(first["u_resp"] or first["u_id"], first["u_result"])],
-                           [(c["s_id"], c["s_args"]) for c in calls],
-                           {first["u_resp"] or first["u_id"]: 0, **{c["s_id"]: i + 1 for i, c in enumerate(calls)}})
-        fed = {f.dst_event_id for f in flows}
-        sev = Severity.CRITICAL if fed else Severity.HIGH
-        names = ", ".join(dict.fromkeys(f"{c['s_server']}.{c['s_tool']}" for c in calls))
-        how = "; its content flowed into " + str(len(fed)) + " of them" if fed else ""
+        signals = instruction_signals(first["u_result"], tools) if first["u_instr"] else []
+        instructed = score(signals) >= 2
+        followed, fed, risky = [], [], []
+        for c in calls:
+            hits = followed_by(first["u_result"], c["s_tool"], c["s_target"], c["s_args"]) if instructed else []
+            flow = content_flows(first["u_result"], c["s_args"])
+            if hits:
+                followed.append((c, hits))
+            if flow:
+                fed.append(c)
+            if (hits or flow) and (c["s_risky"] or sensitive_kinds(c["s_result"])):
+                risky.append(c)
+        if instructed and (followed or fed):
+            sev = Severity.CRITICAL if risky else Severity.HIGH
+            involved = [c for c, _h in followed] + [c for c in fed if c not in [f for f, _h in followed]]
+        elif not instructed and [c for c in fed if c["s_named_risky"] and c["s_server"] != first["u_server"]]:
+            # the weak prior: untrusted-by-name content flowed into a sensitive call, no instruction text
+            sev = Severity.HIGH
+            involved = [c for c in fed if c["s_named_risky"] and c["s_server"] != first["u_server"]]
+        else:
+            continue
+        involved.sort(key=lambda c: c["s_time"])
+        names = ", ".join(dict.fromkeys(f"{c['s_server']}.{c['s_tool'] or c['s_method']}" for c in involved))
+        shown = ", ".join(dict.fromkeys(s.name for s in signals)) or "none"
+        how = []
+        if followed:
+            how.append(f"instruction followed ({inert(followed[0][1][0], limit=50)})")
+        if fed:
+            how.append(f"its content flowed into {len(fed)} call(s)")
+        evidence = [first["u_id"], first["u_resp"]]
+        for c in involved:
+            evidence += [c["s_id"], c["s_resp"]]
         out.append(finding("injection_chain", first["u_time"],
-                           {"scope": first["scope"], "agent": first["agent_id"],
-                            "source": f"{first['u_server']}.{first['u_tool']}"},
-                           [first["u_id"], first["u_resp"], *[c["s_id"] for c in calls]],
-                           f"after reading untrusted {first['u_server']}.{first['u_tool']} the agent called "
-                           f"{inert(names, limit=120)}{how}", sev))
+                           {"scope": first["scope"], "scope_kind": _scope_label(first), "agent": first["agent_id"],
+                            "source": f"{first['u_server']}.{first['u_tool']}", "signals": shown},
+                           evidence,
+                           f"content of {inert(first['u_server'] + '.' + first['u_tool'], limit=60)} read as "
+                           f"instructions ({shown}); then {inert(names, limit=120)}: {'; '.join(how)}"
+                           + ("" if first.get("scope_kind") != "host_process" else " [joined by host process]"),
+                           sev))
     return out
 
 
-@rule("exfiltration", "Sensitive data sent to an outbound or open-world tool", ("#24",), Severity.CRITICAL,
-      "Content returned by a sensitive source (database, secrets, files) reappears in the arguments of a later "
-      "outbound call (webhook, email, upload, open-world tool); or secrets are sent outbound.")
+@rule("exfiltration", "Sensitive data sent across a trust boundary", ("#24",), Severity.CRITICAL,
+      "A substantial piece of one call's output (tool result, resource or file read) reappears in a later call's "
+      "arguments across a trust boundary (another server, an open-world tool, or a URL/e-mail/phone/channel-shaped "
+      "destination) and is sensitive by what it contains (secrets or redacted secrets, e-mail addresses, phone "
+      "numbers, card numbers, bulk records), whatever the tools are called; or redacted secrets are sent outbound.")
 def exfiltration(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows(_logical(ctx) + f"""
+    rows = ctx.rows(_acts(ctx) + f"""
+    , src AS (SELECT * FROM acts WHERE status = 'ok' AND result_json IS NOT NULL
+              AND (regexp_matches(result_json, {sql_regex(SENSITIVE_SQL_RE)}) OR {_SENSITIVE}))
     SELECT s.response_event_id AS src, s.call_event_id AS src_call, s.result_json, s.server AS s_server,
-           s.tool_name AS s_tool, o.call_event_id AS dst, o.arguments_json, o.server AS o_server,
-           o.tool_name AS o_tool, o.start_time, o.scope, o.agent_id
-    FROM logical s JOIN logical o ON o.scope = s.scope AND o.start_time > s.start_time
+           coalesce(s.tool_name, s.method || ' ' || coalesce(s.target, '')) AS s_tool, {_SENSITIVE.replace(
+               'tool_name', 's.tool_name')} AS s_named,
+           o.call_event_id AS dst, o.arguments_json, o.server AS o_server, o.tool_name AS o_tool, o.start_time,
+           o.scope, o.scope_kind, o.agent_id, o.open_world AS o_open, {_OUTBOUND.replace('tool_name', 'o.tool_name')}
+           AS o_named_out
+    FROM src s JOIN acts o ON o.session = s.session AND o.start_time > s.start_time
      AND o.start_time <= s.start_time + INTERVAL 1 HOUR AND o.call_event_id <> s.call_event_id
-    WHERE s.status = 'ok' AND s.result_json IS NOT NULL AND {_SENSITIVE.replace('tool_name', 's.tool_name')}
-      AND ({_OUTBOUND.replace('tool_name', 'o.tool_name')} OR o.open_world)
+    WHERE o.arguments_json IS NOT NULL AND length(o.arguments_json) >= 14
+      AND (o.server <> s.server OR o.open_world OR {_OUTBOUND.replace('tool_name', 'o.tool_name')}
+           OR regexp_matches(o.arguments_json, {sql_regex(DESTINATION_SQL_RE)}))
     """)
     out = []
     for r in rows:
-        flows = find_flows([(r["src"], r["result_json"])], [(r["dst"], r["arguments_json"])],
-                           {r["src"]: 0, r["dst"]: 1})
-        if flows:
-            out.append(finding("exfiltration", r["start_time"],
-                               {"scope": r["scope"], "agent": r["agent_id"], "source": f"{r['s_server']}.{r['s_tool']}",
-                                "sink": f"{r['o_server']}.{r['o_tool']}"},
-                               [r["src_call"], r["src"], r["dst"]],
-                               f"{len(flows[0].matched)} piece(s) of {r['s_server']}.{r['s_tool']} output sent via "
-                               f"{r['o_server']}.{r['o_tool']} (confidence {flows[0].confidence})"))
+        flows = content_flows(r["result_json"], r["arguments_json"])
+        if not flows:
+            continue
+        kinds = sensitive_kinds("\n".join(flows))
+        moved = sum(len(f) for f in flows)
+        if not kinds and (moved >= 60 or len(flows) >= 3):
+            kinds = sensitive_kinds(r["result_json"])  # a substantial part of a sensitive output
+        if not kinds and r["s_named"]:
+            kinds = {"sensitive_source"}
+        if not kinds:
+            continue
+        dests = destinations(r["arguments_json"])
+        boundary = ("another server" if r["o_server"] != r["s_server"] else
+                    "an open-world tool" if r["o_open"] else
+                    f"destination {dests[0]}" if dests else "an outbound tool")
+        out.append(finding("exfiltration", r["start_time"],
+                           {"scope": r["scope"], "scope_kind": _scope_label(r), "agent": r["agent_id"],
+                            "source": f"{r['s_server']}.{r['s_tool']}", "sink": f"{r['o_server']}.{r['o_tool']}",
+                            "data": ",".join(sorted(kinds)), "destination": dests[0] if dests else None},
+                           [r["src_call"], r["src"], r["dst"]],
+                           f"{len(flows)} piece(s) ({moved} chars; {', '.join(sorted(kinds))}) of "
+                           f"{inert(r['s_server'] + '.' + r['s_tool'], limit=60)} output sent via "
+                           f"{inert(r['o_server'] + '.' + str(r['o_tool']), limit=60)} across "
+                           f"{inert(boundary, limit=60)}"))
     secret_out = ctx.rows(_logical(ctx) + f"""
     SELECT l.call_event_id, l.server, l.tool_name, l.start_time, l.scope
     FROM logical l JOIN scope_events e ON e.event_id = l.call_event_id
-    WHERE ({_OUTBOUND.replace('tool_name', 'l.tool_name')} OR l.open_world) AND e.redacted
+    WHERE ({_OUTBOUND.replace('tool_name', 'l.tool_name')} OR l.open_world
+           OR regexp_matches(coalesce(l.arguments_json, ''), {sql_regex(DESTINATION_SQL_RE)})) AND e.redacted
       AND array_to_string(e.redacted_paths, ' ') LIKE '%$.arguments%'
     """)
     for r in secret_out:
@@ -144,12 +268,35 @@ def secret_exposure(ctx: RuleContext) -> list[Finding]:
            list(DISTINCT event_id ORDER BY event_id)[:20] AS ids
     FROM hits WHERE detector NOT IN ('json_path') GROUP BY ALL ORDER BY t
     """)
-    return [finding("secret_exposure", r["t"], {"server": r["server"], "operation": r["what"],
-                                                 "detectors": ",".join(r["detectors"]), "side": r["side"]}, r["ids"],
-                    f"{', '.join(r['detectors'])} in {r['side']} of {r['server']} {r['what']} "
-                    f"({r['n']} event(s), redacted)",
-                    Severity.HIGH if r["side"] == "result" else Severity.MEDIUM)
-            for r in rows]
+    out = [finding("secret_exposure", r["t"], {"server": r["server"], "operation": r["what"],
+                                                "detectors": ",".join(r["detectors"]), "side": r["side"]}, r["ids"],
+                   f"{', '.join(r['detectors'])} in {r['side']} of {r['server']} {r['what']} "
+                   f"({r['n']} event(s), redacted)",
+                   Severity.HIGH if r["side"] == "result" else Severity.MEDIUM)
+           for r in rows]
+    # Secrets the emitters' vendor patterns did not know: key-like names with high-entropy values, left in clear.
+    keyed = ctx.rows(f"""
+    SELECT event_id, event_time, coalesce(server_config_name, server_name, 'unknown') AS server,
+           coalesce(tool_name, method, CAST(event_type AS VARCHAR)) AS what,
+           CASE WHEN message_kind IN ('result', 'error') THEN 'result' ELSE 'request' END AS side,
+           coalesce(result_json, arguments_json) AS text
+    FROM scope_events WHERE event_type = 'message' AND message_kind IN ('request', 'result', 'error')
+      AND regexp_matches(coalesce(result_json, arguments_json, ''), {sql_regex(KEYLIKE_SQL_RE)})
+    """)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in keyed:
+        if keylike_secrets("\n".join(leaves(r["text"]))):
+            groups[(r["server"], r["what"], r["side"])].append(r)
+    for (server, what, side), hits in groups.items():
+        hits.sort(key=lambda h: h["event_time"])
+        out.append(finding("secret_exposure", hits[0]["event_time"], {"server": server, "operation": what,
+                                                                        "detectors": "keylike_high_entropy",
+                                                                        "side": side},
+                           [h["event_id"] for h in hits[:20]],
+                           f"key-like name with a high-entropy value in {side} of {server} {what} "
+                           f"({len(hits)} event(s), not redacted by the emitter)",
+                           Severity.HIGH if side == "result" else Severity.MEDIUM))
+    return out
 
 
 @rule("denial_of_wallet", "Call floods, oversized payloads, runaway loops", ("#14", "#33"), Severity.MEDIUM,

@@ -35,11 +35,16 @@ POISON_RE: Final = (
     r"[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}\x{E0000}-\x{E007F}])"
 )
 
-#: Path traversal and command/SQL injection shapes in arguments.
+#: Path traversal, command, code and SQL injection shapes in arguments: any shell operator followed by a command
+#: word (not a fixed list of tools), shell expansion tricks, interpreter escapes, encoded traversal.
 ARG_INJECTION_RE: Final = (
-    r"(\.\./|\.\.\\|%2e%2e|/etc/passwd|/etc/shadow|;\s*(rm|curl|wget|bash|sh|nc|python|chmod)\b|"
-    r"\$\([^)]*\)|`[^`]+`|\|\s*(sh|bash)\b|&&\s*(rm|curl|wget|bash|sh)\b|(?i:'\s*or\s+'?1'?\s*=\s*'?1)|"
-    r"(?i:union\s+select)|(?i:;\s*drop\s+table))"
+    r"(\.\./|\.\.\\|(?i:%2e%2e|\.\.%2f|%252e)|/etc/passwd|/etc/shadow|"
+    r"(;|&&|\|\||\|)\s*(/[\w.\-/]*/)?[a-z][\w.\-]*(\s+|\$\{IFS\})(-{1,2}[a-z]|/|~/|https?:|\d+\.\d+\.\d+|[<>])|"
+    r"(;|&&|\|)\s*(sh|bash|zsh|id|whoami|reboot|shutdown)\s*(\"|$)|"
+    r"\$\([^)]*\)|`[^`]+`|\$\{IFS\}|(?i:\b(bash|sh|zsh)\s+-[ic]\b)|(?i:/dev/tcp/)|"
+    r"(?i:__import__\s*\(|\bos\.(system|popen|exec\w*)\s*\(|\bsubprocess\.|\b(eval|exec)\s*\(|"
+    r"\bchild_process\b|\bRuntime\.getRuntime)|"
+    r"(?i:'\s*or\s+'?1'?\s*=\s*'?1)|(?i:union\s+(all\s+)?select)|(?i:;\s*drop\s+table))"
 )
 
 

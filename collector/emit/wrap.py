@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 
 from mcp_blackbox.collector.emit.config import CaptureConfig
 from mcp_blackbox.collector.emit.emitter import Emitter
+from mcp_blackbox.collector.emit.hostproc import host_process_identity
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
 from mcp_blackbox.schema.enums import Direction, EmitterRole, Transport
 from mcp_blackbox.schema.errors import UsageError
@@ -231,7 +232,8 @@ class StdioProxy:
         if binary_sha:
             self.normalizer.conn["server_binary_sha256"] = binary_sha
         self.normalizer.lifecycle("server_spawn", attributes={"binary_path": self.binary, "argv": self.command,
-                                                               "cwd": os.getcwd()})
+                                                               "cwd": os.getcwd(),
+                                                               "host_process": host_process_identity()})
         previous = {}
         for signum in FORWARDED_SIGNALS:
             try:

@@ -37,13 +37,14 @@ def test_detections_find_the_incident_and_nothing_else(incident_store: Path) -> 
     assert exfil.entities["source"] == "customers.query" and exfil.entities["sink"] == "notify.send_webhook"
     rug = next(f for f in findings if f.rule_id == "rug_pull")
     assert rug.entities["tool"] == "get_forecast"
-    # evidence: the old definition, the call under it, every observation of the new definition (the client's and
-    # the wrap's catalog), and the call under the new one
+    # evidence: the old definition, the call under it, the server's tools/list_changed notification, every
+    # observation of the new definition (the client's and the wrap's catalog), and the call under the new one
     kinds = dict(store.con.execute(
         "SELECT event_id, CASE event_type WHEN 'catalog' THEN 'catalog' ELSE method END FROM events "
         "WHERE list_contains(?, event_id)",
         [rug.evidence_event_ids]).fetchall())
-    assert [kinds[e] for e in rug.evidence_event_ids] == ["catalog", "tools/call", "catalog", "catalog", "tools/call"]
+    assert [kinds[e] for e in rug.evidence_event_ids] == ["catalog", "tools/call", "notifications/tools/list_changed",
+                                                                "catalog", "catalog", "tools/call"]
     register_findings(store, findings)
     assert store.con.execute("SELECT count(*) FROM findings").fetchall() == [(len(findings),)]
     # retro-hunting a window before the incident finds nothing
