@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 export MCP_BLACKBOX_CACHE ?= $(CURDIR)/.cache
 PYTEST_ARGS ?=
 
-.PHONY: test demo setup kafka-jars lint typecheck bench clean
+.PHONY: test demo setup kafka-jars lint typecheck bench clean eval eval-servers
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,16 @@ bench: setup kafka-jars
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# The detection evaluation's third-party servers (benign controls and the corpus fetch): mcp-server-fetch in its
+# own venv, the npm reference servers under .cache/npm. Without them the controls run on time and git only.
+eval-servers: setup
+	test -x .cache/fetchvenv/bin/mcp-server-fetch || ($(PYTHON) -m venv .cache/fetchvenv && \
+	  .cache/fetchvenv/bin/pip install -q mcp-server-fetch)
+	npm install --prefix .cache/npm @modelcontextprotocol/server-filesystem @modelcontextprotocol/server-everything \
+	  @modelcontextprotocol/server-memory @modelcontextprotocol/server-sequential-thinking \
+	  @modelcontextprotocol/server-github @modelcontextprotocol/server-gitlab @modelcontextprotocol/server-slack \
+	  @modelcontextprotocol/server-brave-search @modelcontextprotocol/server-google-maps
+
+eval: setup
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/eval_detections.py
