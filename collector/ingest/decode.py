@@ -404,8 +404,7 @@ class Decoder:
             return table, order
         times = col.take(pa.array(rows, pa.int64())).to_pylist()
         for r, when in zip(rows, times, strict=True):
-            bad[order[r]] = implausible_time_reason(when, ingest_time, self.earliest_event_time,
-                                                    self.max_clock_skew)
+            bad[order[r]] = implausible_time_reason(when, self.earliest_event_time, self.max_clock_skew)
         dropped = set(rows)
         return table.filter(pc.invert(mask)), [i for r, i in enumerate(order) if r not in dropped]
 
@@ -600,14 +599,16 @@ class Decoder:
         self._decode_range(values, idx, buf, mid, hi, block, pieces, piece_idx, slow)
 
 
-def implausible_time_reason(when: datetime, ingest_time: datetime, earliest: datetime = EARLIEST_EVENT_TIME,
+def implausible_time_reason(when: datetime, earliest: datetime = EARLIEST_EVENT_TIME,
                             skew: timedelta = MAX_CLOCK_SKEW) -> str:
     """The quarantine reason for an event_time outside [earliest, ingest_time + skew]."""
     shown = when.astimezone(UTC).isoformat().replace("+00:00", "Z")  # year 1 as 0001 (strftime gives 1)
     if when < earliest:
         return f"event_time: {shown} is implausible: before {format_time(earliest)} (the first MCP revision)"
-    return (f"event_time: {shown} is implausible: more than {skew.total_seconds() / 3600:g} h after the "
-            f"collector's clock ({format_time(ingest_time)})")
+    # The clock itself is the quarantine row's ingest_time; kept out of the reason so that the same record
+    # gets the same reason from every collector (Kafka and spool stores compare equal).
+    hours = f"{skew.total_seconds() / 3600:g}"
+    return f"event_time: {shown} is implausible: more than {hours} h after the collector's clock"
 
 
 def safe_reason(text: str) -> str:
