@@ -20,6 +20,12 @@ pieces, and each remaining row is validated on its own by `parse_event` (the con
 a valid event) after a strict JSON parse that also rejects duplicate keys (parser differentials are
 an evasion trick). A row that `parse_event` accepts is kept (e.g. pretty-printed JSON); the others
 become `BadRow`s whose error names the field.
+
+Hostile input (issue 14): no record raises out of `Decoder.decode`. The strict path parses as JSON with
+no coercion (`parse_event`); parser limits (nesting, digit count) are rejection reasons; only `{…}` lines
+reach pyarrow (a leading `null` line crashes its reader); an unforeseen failure of a columnar stage
+re-decodes the batch record by record. Both paths then quarantine event times before
+`EARLIEST_EVENT_TIME` or more than `MAX_CLOCK_SKEW` ahead of the ingest time. Reasons are one inert line.
 """
 
 from __future__ import annotations
@@ -392,7 +398,7 @@ class Decoder:
 
     def _drop_implausible(self, table: pa.Table, order: list[int], ingest_time: datetime,
                           bad: dict[int, str]) -> tuple[pa.Table, list[int]]:
-        """Quarantine rows whose event_time no clock could have given (see `plausible_time_reason`)."""
+        """Quarantine rows whose event_time no clock could have given (see `implausible_time_reason`)."""
         if not table.num_rows:
             return table, order
         col = table.column("event_time")
