@@ -358,8 +358,10 @@ class Decoder:
         try:
             return self._decode(values, ingest_time)
         except _UNFORESEEN as exc:
-            print(f"mcp-blackbox collect: columnar decode failed ({describe(exc)}); decoding this batch of "
-                  f"{len(values)} records one by one", file=sys.stderr)
+            # The type and a capped, escaped message only: a log line must not replay a record's content.
+            why = safe_reason(describe(exc))[:120]
+            print(f"mcp-blackbox collect: columnar decode failed ({why}); decoding this batch of {len(values)} "
+                  "records one by one", file=sys.stderr)
             return self._decode_each(values, ingest_time)
 
     def _decode_each(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:
