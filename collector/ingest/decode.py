@@ -20,6 +20,12 @@ pieces, and each remaining row is validated on its own by `parse_event` (the con
 a valid event) after a strict JSON parse that also rejects duplicate keys (parser differentials are
 an evasion trick). A row that `parse_event` accepts is kept (e.g. pretty-printed JSON); the others
 become `BadRow`s whose error names the field.
+
+Hostile input (issue 14): no record raises out of `Decoder.decode`. The strict path parses as JSON with
+no coercion (`parse_event`); parser limits (nesting, digit count) are rejection reasons; only `{…}` lines
+reach pyarrow (a leading `null` line crashes its reader); an unforeseen failure of a columnar stage
+re-decodes the batch record by record. Both paths then quarantine event times before
+`EARLIEST_EVENT_TIME` or more than `MAX_CLOCK_SKEW` ahead of the ingest time. Reasons are one inert line.
 """
 
 from __future__ import annotations
@@ -352,8 +358,10 @@ class Decoder:
         try:
             return self._decode(values, ingest_time)
         except _UNFORESEEN as exc:
-            print(f"mcp-blackbox collect: columnar decode failed ({describe(exc)}); decoding this batch of "
-                  f"{len(values)} records one by one", file=sys.stderr)
+            # The type and a capped, escaped message only: a log line must not replay a record's content.
+            why = safe_reason(describe(exc))[:120]
+            print(f"mcp-blackbox collect: columnar decode failed ({why}); decoding this batch of {len(values)} "
+                  "records one by one", file=sys.stderr)
             return self._decode_each(values, ingest_time)
 
     def _decode_each(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:
@@ -392,7 +400,7 @@ class Decoder:
 
     def _drop_implausible(self, table: pa.Table, order: list[int], ingest_time: datetime,
                           bad: dict[int, str]) -> tuple[pa.Table, list[int]]:
-        """Quarantine rows whose event_time no clock could have given (see `plausible_time_reason`)."""
+        """Quarantine rows whose event_time no clock could have given (see `implausible_time_reason`)."""
         if not table.num_rows:
             return table, order
         col = table.column("event_time")
@@ -404,8 +412,7 @@ class Decoder:
             return table, order
         times = col.take(pa.array(rows, pa.int64())).to_pylist()
         for r, when in zip(rows, times, strict=True):
-            bad[order[r]] = implausible_time_reason(when, ingest_time, self.earliest_event_time,
-                                                    self.max_clock_skew)
+            bad[order[r]] = implausible_time_reason(when, self.earliest_event_time, self.max_clock_skew)
         dropped = set(rows)
         return table.filter(pc.invert(mask)), [i for r, i in enumerate(order) if r not in dropped]
 
@@ -600,14 +607,16 @@ class Decoder:
         self._decode_range(values, idx, buf, mid, hi, block, pieces, piece_idx, slow)
 
 
-def implausible_time_reason(when: datetime, ingest_time: datetime, earliest: datetime = EARLIEST_EVENT_TIME,
+def implausible_time_reason(when: datetime, earliest: datetime = EARLIEST_EVENT_TIME,
                             skew: timedelta = MAX_CLOCK_SKEW) -> str:
     """The quarantine reason for an event_time outside [earliest, ingest_time + skew]."""
     shown = when.astimezone(UTC).isoformat().replace("+00:00", "Z")  # year 1 as 0001 (strftime gives 1)
     if when < earliest:
         return f"event_time: {shown} is implausible: before {format_time(earliest)} (the first MCP revision)"
-    return (f"event_time: {shown} is implausible: more than {skew.total_seconds() / 3600:g} h after the "
-            f"collector's clock ({format_time(ingest_time)})")
+    # The clock itself is the quarantine row's ingest_time; kept out of the reason so that the same record
+    # gets the same reason from every collector (Kafka and spool stores compare equal).
+    hours = f"{skew.total_seconds() / 3600:g}"
+    return f"event_time: {shown} is implausible: more than {hours} h after the collector's clock"
 
 
 def safe_reason(text: str) -> str:

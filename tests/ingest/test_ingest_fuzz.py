@@ -95,7 +95,7 @@ def hostile_events(draw: st.DrawFn) -> bytes:
     return spelled.encode("utf-8", "surrogatepass")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(hostile_events(), min_size=10, max_size=30))
 def test_generated_events_with_hostile_values(values: list[bytes]) -> None:
     values = [canonical_bytes(_BASE), *values]
