@@ -389,10 +389,14 @@ def _uvx(ident: ServerIdentity, args: list[str], env: dict[str, str]) -> None:
              Path(env.get("PIPX_HOME") or home / ".local" / "pipx"), home / ".local" / "share" / "pipx"]
     norm = re.sub(r"[-_.]+", "_", name).lower()
     found: list[Path] = []
+    # uv: archive-v0/<id>/[lib/python3.X/site-packages/]; pipx: venvs/<pkg>/… and .cache/<id>/… (bounded
+    # patterns: a recursive walk of a large cache would delay the server's start)
+    patterns = ("archive-v0/*/{d}", "archive-v0/*/lib/python3*/site-packages/{d}",
+                "venvs/*/lib/python3*/site-packages/{d}", ".cache/*/lib/python3*/site-packages/{d}")
     for root in roots:
         if root.is_dir():
-            found.extend(p for p in root.glob("**/*.dist-info")
-                         if re.sub(r"[-_.]+", "_", p.name.rsplit("-", 1)[0]).lower() == norm)
+            for pattern in patterns:
+                found.extend(p for p in root.glob(pattern.format(d="*.dist-info")) if _dist_name(p) == norm)
     for dist in sorted(found, key=_mtime, reverse=True):
         probe = ServerIdentity(binary_path=ident.binary_path)
         _metadata(probe, dist)
@@ -404,6 +408,11 @@ def _uvx(ident: ServerIdentity, args: list[str], env: dict[str, str]) -> None:
         ident.manifest_path, ident.manifest_sha256 = str(record), file_sha256(record)
         return
     ident.notes.append("package not on disk yet (fetched on first use)")
+
+
+def _dist_name(dist_info: Path) -> str:
+    """`Mcp_Server-1.2.dist-info` → `mcp_server` (PEP 503 normalised, separators as `_`)."""
+    return re.sub(r"[-_.]+", "_", dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]).lower()
 
 
 def _jar(ident: ServerIdentity, jar: Path) -> None:
