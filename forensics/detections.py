@@ -61,15 +61,16 @@ class Finding:
 
 @dataclass
 class Inventory:
-    """Approved servers: config names, URLs and binary hashes."""
+    """Approved servers: config names, URLs, code hashes and packages (`name` or `name@version`)."""
 
     names: set[str] = field(default_factory=set)
     urls: set[str] = field(default_factory=set)
     binary_sha256: set[str] = field(default_factory=set)
+    packages: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, path: Path) -> Inventory:
-        """TOML or JSON with keys `names`, `urls`, `binary_sha256` (lists of strings)."""
+        """TOML or JSON with keys `names`, `urls`, `binary_sha256`, `packages` (lists of strings)."""
         try:
             text = path.read_bytes()
         except OSError as exc:
@@ -80,7 +81,8 @@ class Inventory:
         except (ValueError, UnicodeDecodeError) as exc:
             msg = f"inventory {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
             raise UsageError(msg) from exc
-        return cls(set(data.get("names", [])), set(data.get("urls", [])), set(data.get("binary_sha256", [])))
+        return cls(set(data.get("names", [])), set(data.get("urls", [])), set(data.get("binary_sha256", [])),
+                   set(data.get("packages", [])))
 
 
 @dataclass

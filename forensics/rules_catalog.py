@@ -207,13 +207,18 @@ def tool_shadowing(ctx: RuleContext) -> list[Finding]:
 
 
 @rule("shadow_server", "Server not in the approved inventory, or new to the fleet", ("#6", "#25"), Severity.MEDIUM,
-      "With --inventory: any server whose name, URL or binary hash is not approved. Without: a server first "
+      "With --inventory: any server whose name, URL, code hash or package is not approved. Without: a server first "
       "seen more than a day after the store's history begins.")
 def shadow_server(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(f"""
     SELECT {SERVER_KEY} AS server, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:4] AS ids,
            list_distinct(list(server_url) FILTER (WHERE server_url IS NOT NULL)) AS urls,
            list_distinct(list(server_binary_sha256) FILTER (WHERE server_binary_sha256 IS NOT NULL)) AS binaries,
+           list_distinct(list(json_extract_string(attributes_json, '$.server_package.package_name') || '@' ||
+                              coalesce(json_extract_string(attributes_json, '$.server_package.package_version'), ''))
+                         FILTER (WHERE event_subtype IN ('server_spawn', 'server_identity')
+                                 AND json_extract_string(attributes_json, '$.server_package.package_name')
+                                     IS NOT NULL)) AS packages,
            count(DISTINCT host_name) AS hosts,
            (SELECT min(event_time) FROM scope_events) AS history_start
     FROM scope_events WHERE emitter_role <> 'host' GROUP BY 1
@@ -231,6 +236,11 @@ def shadow_server(ctx: RuleContext) -> list[Finding]:
             bad_bins = [b for b in r["binaries"] or [] if b not in inv.binary_sha256]
             if bad_bins and inv.binary_sha256:
                 reasons.append(f"binary {bad_bins[0][:12]} not approved")
+            # packages seen at spawn (interpreted servers): `name` approves every version, `name@v` one
+            bad_pkgs = [p for p in r["packages"] or [] if p not in inv.packages
+                        and p.rsplit("@", 1)[0] not in inv.packages]
+            if bad_pkgs and inv.packages:
+                reasons.append(f"package {bad_pkgs[0].rstrip('@')} not approved")
             if reasons:
                 out.append(finding("shadow_server", r["first_seen"], {"server": r["server"]}, r["ids"],
                                    f"server {r['server']} on {r['hosts']} host(s): {'; '.join(reasons)}"))

@@ -183,7 +183,9 @@ class KafkaBroker:
         import base64
 
         cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
-        cmd = self._java("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config), "--standalone")
+        # `=`: a base64url id may begin with "-", which the tool would take for an option (1 run in 32)
+        cmd = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(config),
+                         "--standalone")
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             # Older formats of the tool take no --standalone with controller.quorum.voters set.

@@ -401,7 +401,19 @@ class ConnectionNormalizer:
             if data.get("progress_token") is not None:
                 self._progress.pop(data["progress_token"], None)
         emitted: list[str] = []
-        if is_error:
+        if is_error and method == "server/discover":
+            # The SDK's era probe (2026-07-28 clients try `server/discover` first): an error answer means
+            # "this server speaks the handshake era", a negotiation outcome, not a failed call — so it
+            # carries no error_code/is_error for detections to count (the wire error stays in result_json).
+            err = msg["error"] if isinstance(msg["error"], dict) else {"message": str(msg["error"])}
+            data["event_subtype"] = "era_probe"
+            data["status"] = Status.OK
+            attrs["era_probe"] = "legacy_server"
+            attrs["probe_error_code"] = err.get("code")
+            if err.get("message") is not None:
+                attrs["probe_error_message"] = str(err["message"])[:200]
+            data["result"] = err
+        elif is_error:
             err = msg["error"] if isinstance(msg["error"], dict) else {"message": str(msg["error"])}
             data["is_error"] = True
             data["status"] = Status.ERROR
@@ -438,6 +450,8 @@ class ConnectionNormalizer:
             elif method == "initialize":
                 self._initialized(result, data, attrs)
             elif method == "server/discover":
+                data["event_subtype"] = "era_probe"
+                attrs["era_probe"] = "modern_server"
                 if isinstance(result.get("serverInfo"), dict):
                     self._server_info(result["serverInfo"], data)
                 attrs["supported_versions"] = result.get("supportedVersions")

@@ -319,15 +319,25 @@ class KafkaSink:
             raise SinkError(reason, len(records)) from exc
 
     def flush(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
+        """Replay the overflow within `timeout`; with no broker connection, give up after one probe
+        interval (the overflow is durable and replayed later: an exiting host does not wait for Kafka)."""
+        start = time.monotonic()
+        deadline = start + timeout
+        patience = start + min(timeout, self.probe_interval)
         while self.overflow.pending and time.monotonic() < deadline:
+            if self._producer_or_none() is None:
+                if time.monotonic() >= patience:
+                    break
+                time.sleep(0.05)
+                continue
             if self._replay():
                 break
             time.sleep(min(self.probe_interval, max(0.0, deadline - time.monotonic())))
         return not self.overflow.pending
 
     def close(self, timeout: float) -> None:
-        self.flush(timeout)
+        if self._producer_or_none() is not None:  # else the emitter's flush just gave the connector its chance
+            self.flush(timeout)
         with self._state_lock:
             self._closed = True  # a connector still trying gives up (and closes what it may still build)
             if self._producer is None:

@@ -9,14 +9,16 @@ USR1, USR2) are forwarded to the child and its exit code (or 128 + signal) is re
 lines are buffered until complete; a line over `max_line_bytes` is recorded as an
 `oversized_message` anomaly (its bytes still flow).
 
-Lifecycle events: `server_spawn` (command, resolved binary path and its SHA-256, pid) and
+Lifecycle events: `server_spawn` (command, resolved binary path, pid, and what actually runs — see
+`identity.py`: for interpreters and launchers `server_binary_sha256` is the entry script's / package's
+hash and the interpreter's own hash is in the attributes; `server_identity` when a launcher fetched
+the package on first use) and
 `server_exit` (exit code or signal, runtime), plus `spawn_failed` when the command cannot start.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
 import shutil
@@ -33,6 +35,8 @@ from typing import Any, BinaryIO
 from mcp_blackbox.collector.emit.config import CaptureConfig
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.hostproc import host_process_identity
+from mcp_blackbox.collector.emit.identity import file_sha256 as file_sha256
+from mcp_blackbox.collector.emit.identity import resolve_identity
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
 from mcp_blackbox.schema.enums import Direction, EmitterRole, Transport
 from mcp_blackbox.schema.errors import UsageError
@@ -42,18 +46,6 @@ log = logging.getLogger("mcp_blackbox.emit")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 _CHUNK = 1 << 16
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str | None:
-    """SHA-256 of a file, or None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 class LineSplitter:
@@ -155,6 +147,7 @@ class StdioProxy:
                                     server_command=" ".join(self.command))
         self.normalizer = ConnectionNormalizer(self.emitter, transport=Transport.STDIO, server_config_name=self.name)
         self.child: subprocess.Popen[bytes] | None = None
+        self._identity_pending = False
 
     def _observe(self, direction: Direction) -> LineSplitter:
         def on_line(line: bytes, read_ns: int) -> None:
@@ -203,6 +196,9 @@ class StdioProxy:
             read_ns = time.time_ns()
             if not chunk:
                 break
+            if self._identity_pending:  # the server answers: whatever a launcher fetched is on disk now
+                self._identity_pending = False
+                self._late_identity()
             splitter.feed(chunk, read_ns)  # first: a server→client request precedes the client's answer
             if not client_gone:
                 try:
@@ -216,7 +212,8 @@ class StdioProxy:
 
     def run(self) -> WrapResult:
         """Spawn, pump until the child exits, record its exit; returns its exit status."""
-        binary_sha = file_sha256(self.binary) if os.path.isfile(self.binary) else None
+        identity = resolve_identity(self.command)
+        binary_sha = identity.code_sha256
         started = time.monotonic()
         try:
             self.child = subprocess.Popen(  # noqa: S603 - running the user's server command is the point
@@ -232,8 +229,9 @@ class StdioProxy:
         if binary_sha:
             self.normalizer.conn["server_binary_sha256"] = binary_sha
         self.normalizer.lifecycle("server_spawn", attributes={"binary_path": self.binary, "argv": self.command,
-                                                               "cwd": os.getcwd(),
+                                                               "cwd": os.getcwd(), **identity.attributes(),
                                                                "host_process": host_process_identity()})
+        self._identity_pending = not identity.complete  # npx/uvx fetch on first use: look again later
         previous = {}
         for signum in FORWARDED_SIGNALS:
             try:
@@ -254,6 +252,16 @@ class StdioProxy:
                                               "runtime_s": round(time.monotonic() - started, 3)})
         self.emitter.close()
         return result
+
+    def _late_identity(self) -> None:
+        """Resolve again after a launcher fetched the package; a `server_identity` event if it helped."""
+        identity = resolve_identity(self.command)
+        if not identity.complete:
+            return
+        sha = identity.code_sha256
+        if sha:
+            self.normalizer.conn["server_binary_sha256"] = sha
+        self.normalizer.lifecycle("server_identity", attributes={"binary_path": self.binary, **identity.attributes()})
 
     def _forward(self, signum: int) -> None:
         if self.child is not None and self.child.poll() is None:

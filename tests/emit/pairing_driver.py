@@ -85,11 +85,12 @@ def _line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
 
 
-def drive(server: Server, spool: Path, calls: int, *, window: int = 64, timeout: float = 600.0) -> PairingRun:
+def drive(server: Server, spool: Path, calls: int, *, window: int = 64, timeout: float = 600.0,
+          sink: str | None = None, env: dict[str, str] | None = None) -> PairingRun:
     """`calls` tools/call requests through wrap, `window` in flight; returns counts from the spool."""
     proc = subprocess.Popen(
-        [str(BIN / "mcp-blackbox"), "wrap", "--name", server.name, "--sink", f"spool://{spool}", "--",
-         *server.command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        [str(BIN / "mcp-blackbox"), "wrap", "--name", server.name, "--sink", sink or f"spool://{spool}", "--",
+         *server.command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
     answered: dict[int, threading.Event] = {}

@@ -197,3 +197,26 @@ def test_traceparent_added_when_absent_and_kept_when_present(tmp_path: Path) -> 
     # the header reached the upstream: its own hook recorded the same trace
     server_call = next(e for e in server if e.get("jsonrpc_id") == "3" and e.get("message_kind") == "request")
     assert server_call["trace_id"] == minted["trace_id"]
+
+
+def test_concurrent_calls_through_the_proxy_all_pair(proxy: Proxy) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = 400
+    with httpx2.Client(headers=ACCEPT, timeout=60) as http:
+        headers = _initialize(http, proxy.url)
+
+        def one(rid: int) -> int:
+            return http.post(proxy.url, json=_call(rid, "get_ticket", {"ticket_id": "T-1041"}),
+                             headers=headers).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(one, range(100, 100 + calls)))
+    assert statuses == [200] * calls
+    events, err = proxy.finish()
+    assert "Traceback" not in err
+    results = [e for e in events if e.get("method") == "tools/call" and e.get("message_kind") == "result"]
+    assert not [e for e in events if e.get("status") == "uncorrelated"]
+    assert len(results) == calls and all(e["duration_ms"] is not None for e in results)
+    seq = {(e["jsonrpc_id"], e["message_kind"]): e["sequence"] for e in events if e.get("method") == "tools/call"}
+    assert all(seq[(rid, "request")] < seq[(rid, "result")] for rid, kind in seq if kind == "result")
