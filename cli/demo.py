@@ -25,7 +25,10 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from mcp_blackbox.schema.enums import Severity
 from mcp_blackbox.schema.errors import BlackboxError, UsageError
+from mcp_blackbox.schema.layout import is_store
+from mcp_blackbox.schema.transport import SINK_PREFIXES, spool_url
 
 REPO = Path(__file__).resolve().parents[1]
 CONVERSATION_ID = "conv-demo-incident"
@@ -119,14 +122,14 @@ def run(args: argparse.Namespace) -> int:
     """Play, collect, detect, then investigate or print."""
     store = Path(args.store).resolve()
     if store.exists() and not args.keep:
-        if not (store / "events").is_dir() and any(store.iterdir()):
+        if not is_store(store) and any(store.iterdir()):
             msg = f"{store} exists and is not an mcp-blackbox store; pick another --store"
             raise UsageError(msg)
         shutil.rmtree(store)
     store.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="mcp-blackbox-demo-"))
-    sink = args.sink or f"spool://{work / 'spool'}"
-    if not sink.startswith(("spool://", "kafka://")):
+    sink = args.sink or spool_url(work / "spool")
+    if not sink.startswith(SINK_PREFIXES):
         msg = f"--sink must be spool:///dir or kafka://host:port/topic, not {sink!r}"
         raise UsageError(msg)
     print(f"playing the incident (sink: {sink}) …", file=sys.stderr)
@@ -144,8 +147,7 @@ def run(args: argparse.Namespace) -> int:
     opened = open_store(store)
     try:
         findings = run_detections(opened)
-        order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-        findings.sort(key=lambda f: (order.get(str(f.severity), 9), f.time))
+        findings.sort(key=lambda f: (Severity(f.severity).rank, f.time))
         if args.no_tui:
             print(f"\n{len(findings)} findings in {store}:")
             for f in findings:

@@ -34,11 +34,16 @@ from textual.widgets import (
 from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
+from mcp_blackbox.forensics.cosai import describe
 from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
+from mcp_blackbox.forensics.edgekinds import EdgeKind
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP
+from mcp_blackbox.schema.enums import SEVERITY_ORDER
 from mcp_blackbox.schema.errors import StoreError
+from mcp_blackbox.schema.identity import SERVER_NAME_SQL
+from mcp_blackbox.schema.layout import exports_dir
 from mcp_blackbox.tui.cases import Case
 from mcp_blackbox.tui.data import Bench
 from mcp_blackbox.tui.render import SEVERITY_STYLE, safe
@@ -58,16 +63,7 @@ CSS = """
 EventDetail, HelpScreen, NoteScreen { align: center middle; }
 """
 
-COSAI = {"#1": "Identity Spoofing", "#2": "Tool Poisoning", "#3": "Full Schema Poisoning",
-         "#4": "Resource Content Poisoning", "#5": "Typosquatting/Confusion", "#6": "Shadow MCP Servers",
-         "#8": "Privilege Escalation / Confused Deputy", "#9": "Insecure Human-in-the-Loop",
-         "#11": "Prompt Injection", "#13": "Consent Fatigue", "#14": "Resource Exhaustion & Denial of Wallet",
-         "#15": "Invisible Agent Activity", "#16": "Credential/Token Theft", "#18": "OAuth/Legacy Auth Weaknesses",
-         "#19": "Session/Token/Handle Leakage", "#20": "Excessive Permissions", "#21": "Command Injection",
-         "#22": "File System Exposure/Path Traversal", "#23": "Insufficient Integrity Checks",
-         "#24": "Data Exfiltration & Corruption", "#25": "Supply Chain Compromise", "#27": "Protocol Security Gaps",
-         "#32": "Dependency/Update Attack (rug pull)", "#33": "Payload Limit/DoS", "#34": "Lack of Observability"}
-_COUNT_DIMS = (("server", "coalesce(server_config_name, server_name)"), ("tool", "tool_name"),
+_COUNT_DIMS = (("server", SERVER_NAME_SQL), ("tool", "tool_name"),
                ("agent", "agent_id"), ("user", "user_id"))
 
 
@@ -267,10 +263,10 @@ class InvestigatorApp(App[int]):
         sev = self.query_one("#count-severity", DataTable)
         sev.clear(columns=True)
         sev.add_columns("severity", "findings")
-        for level in ("critical", "high", "medium", "low", "info"):
+        for level in SEVERITY_ORDER:
             n = sum(1 for f in findings if str(f.severity) == level)
             if n:
-                sev.add_row(Text(level, style=SEVERITY_STYLE[level]), str(n), key=f"severity\x00{level}")
+                sev.add_row(Text(str(level), style=SEVERITY_STYLE[level]), str(n), key=f"severity\x00{level}")
         self.notify(f"{len(findings)} findings")
         self.log(f"detections took {seconds:.2f}s")
         if self.focus_finding:
@@ -287,7 +283,7 @@ class InvestigatorApp(App[int]):
         if finding is None:
             return
         rule = all_rules().get(finding.rule_id)
-        threats = "; ".join(f"{t} {COSAI.get(t, '')}" for t in finding.cosai_threats)
+        threats = describe(finding.cosai_threats)
         text = Text()
         text.append(f"{finding.title}\n", style="bold")
         text.append(f"CoSAI: {threats}\n", style="cyan")
@@ -517,7 +513,7 @@ class InvestigatorApp(App[int]):
             return
         tree: Tree[str] = self.query_one("#chain-tree", Tree)
         current = tree.cursor_node.data if tree.cursor_node else None
-        edges = [e for e in self.chain.edges if e.kind == "data_flow"
+        edges = [e for e in self.chain.edges if e.kind == EdgeKind.DATA_FLOW
                  and (e.src_event_id if forward else e.dst_event_id) in self._call_ids(current)]
         if not edges:
             self.notify("no data-flow edge " + ("from" if forward else "into") + " this call")
@@ -543,7 +539,7 @@ class InvestigatorApp(App[int]):
             return set()
         ids = {event_id}
         for e in self.chain.edges:
-            if e.kind == "response" and event_id in (e.src_event_id, e.dst_event_id):
+            if e.kind == EdgeKind.RESPONSE and event_id in (e.src_event_id, e.dst_event_id):
                 ids |= {e.src_event_id, e.dst_event_id}
         return ids
 
@@ -606,7 +602,7 @@ class InvestigatorApp(App[int]):
             self.notify("run a query first (SQL tab)")
             return
         columns, rows = self.last_result
-        out_dir = self.bench.path / "cases" / "exports"
+        out_dir = exports_dir(self.bench.path)
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = out_dir / f"query-{time.strftime('%Y%m%dT%H%M%S')}"
         with open(stem.with_suffix(".csv"), "w", newline="", encoding="utf-8") as fh:

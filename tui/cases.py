@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mcp_blackbox.schema.layout import MANIFESTS, cases_dir
+
 
 @dataclass
 class Case:
@@ -29,7 +31,7 @@ class Case:
     @classmethod
     def open(cls, store: Path, name: str = "default") -> Case:
         """Load (or start) a case of a store."""
-        path = store / "cases" / f"{name}.json"
+        path = cases_dir(store) / f"{name}.json"
         if path.exists():
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(path, data.get("stars", {}), data.get("notes", {}), data.get("queries", []))
@@ -80,7 +82,7 @@ def export_bundle(case: Case, store_root: Path, events: list[dict[str, Any]], fi
     (out / "notes.json").write_text(json.dumps({"stars": case.stars, "notes": case.notes}, indent=1),
                                     encoding="utf-8")
     manifests = []
-    for path in sorted((store_root / "manifests").glob("*.json")):
+    for path in sorted((store_root / MANIFESTS).glob("*.json")):
         manifests.append({"manifest": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
     (out / "manifests.json").write_text(json.dumps(manifests, indent=1), encoding="utf-8")
     return out

@@ -14,9 +14,10 @@ from typing import Any
 from rich.text import Text
 
 from mcp_blackbox.forensics.safe import inert
+from mcp_blackbox.schema.enums import Severity
 
-SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
+SEVERITY_STYLE: dict[str, str] = {Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red",
+                                  Severity.MEDIUM: "yellow", Severity.LOW: "cyan", Severity.INFO: "dim"}
 
 
 def safe(value: Any, *, limit: int | None = 200, style: str = "") -> Text:

@@ -39,9 +39,10 @@ from mcp_blackbox.schema.enums import PayloadMode
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.payload import DEFAULT_MAX_PAYLOAD_BYTES
 from mcp_blackbox.schema.redaction import RedactionPolicy
+from mcp_blackbox.schema.transport import DEFAULT_TOPIC as DEFAULT_TOPIC  # re-exported
+from mcp_blackbox.schema.transport import SINK_PREFIXES, spool_url
 
 ENV_PREFIX = "MCP_BLACKBOX_"
-DEFAULT_TOPIC = "mcp-blackbox.events"
 
 
 def state_dir() -> Path:
@@ -184,8 +185,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, sink: str | None 
     if sink:
         config = replace(config, sink=sink)
     if not config.sink:
-        config = replace(config, sink=f"spool://{state_dir() / 'spool'}")
-    if not config.sink.startswith(("kafka://", "spool://")):
+        config = replace(config, sink=spool_url(state_dir() / "spool"))
+    if not config.sink.startswith(SINK_PREFIXES):
         msg = f"sink must be kafka://host:port[,host:port]/topic or spool:///dir, not {config.sink!r}"
         raise UsageError(msg)
     return config

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.transport import KAFKA_PREFIX
 
 DEFAULT_GROUP = "mcp-blackbox-collector"
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     source = open_source(args.source, args.group, max_poll_records=args.max_poll_records, client=args.client,
                          session_timeout_ms=args.session_timeout_ms, instance_id=args.instance_id) \
-        if args.source.startswith("kafka://") else open_source(args.source, args.group, args.max_poll_records)
+        if args.source.startswith(KAFKA_PREFIX) else open_source(args.source, args.group, args.max_poll_records)
     stats = sys.stderr.isatty() if args.stats is None else args.stats
     settings = Settings(flush_rows=args.flush_rows, flush_seconds=args.flush_seconds,
                         flush_idle_seconds=args.flush_idle,

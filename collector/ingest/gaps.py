@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mcp_blackbox.collector.ingest.storefs import write_atomic
+from mcp_blackbox.schema.layout import COMPLETENESS as COMPLETENESS  # re-exported: readers import it from here
 
-COMPLETENESS = "integrity/completeness.parquet"
 PREFIX_HEX = 16
 _TS = pa.timestamp("us", tz="UTC")
 _RANK_SHIFT = 1 << 40  # sequences stay below 2**40 per emitter; ranks below 2**23

@@ -19,8 +19,8 @@ from urllib.parse import urlparse
 
 from mcp_blackbox.collector.spool import SpoolRecord, list_writers, read_records
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.transport import DEFAULT_TOPIC, KAFKA_SCHEME, SPOOL_SCHEME
 
-DEFAULT_TOPIC = "mcp-blackbox.events"
 Callback = Callable[[list[str]], None]
 
 
@@ -257,7 +257,7 @@ def open_source(url: str, group: str, max_poll_records: int = 20_000, client: st
     optional, much faster fetch path) or `auto` (confluent when installed).
     """
     parsed = urlparse(url)
-    if parsed.scheme == "kafka":
+    if parsed.scheme == KAFKA_SCHEME:
         topic = parsed.path.lstrip("/") or DEFAULT_TOPIC
         if not parsed.netloc:
             msg = f"kafka source {url!r} needs host:port, e.g. kafka://localhost:9092/{DEFAULT_TOPIC}"
@@ -274,7 +274,7 @@ def open_source(url: str, group: str, max_poll_records: int = 20_000, client: st
             msg = f"unknown --client {client!r}: use auto, kafka-python or confluent"
             raise UsageError(msg)
         return KafkaSource(parsed.netloc, topic, group, max_poll_records=max_poll_records, **kafka_options)
-    if parsed.scheme == "spool":
+    if parsed.scheme == SPOOL_SCHEME:
         return SpoolSource(Path(parsed.netloc + parsed.path), max_poll_records)
     if parsed.scheme == "":
         return SpoolSource(Path(url), max_poll_records)
