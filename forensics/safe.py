@@ -36,8 +36,3 @@ def inert(text: str | None, *, keep_newlines: bool = False, limit: int | None = 
     else:
         out = out.replace("\r", "⏎")
     return out
-
-
-def has_hidden(text: str | None) -> bool:
-    """Whether `text` contains characters `inert` would mark."""
-    return bool(text) and _INVISIBLE.search(text or "") is not None

@@ -1,22 +1,18 @@
 """Case work: stars and notes on events and findings, kept under STORE/cases/ — never in the evidence.
 
-A case is one JSON file (`STORE/cases/<name>.json`), rewritten atomically. A case bundle
-(`export_bundle`) is a directory with the starred events (JSONL, as stored), the notes, the findings
-and the manifest hashes the store's files verify against, so a ticket can carry proof.
+A case is one JSON file (`STORE/cases/<name>.json`), rewritten atomically.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from mcp_blackbox.schema.layout import MANIFESTS, cases_dir
+from mcp_blackbox.schema.layout import cases_dir
 
 
 @dataclass
@@ -70,19 +66,3 @@ class Case:
             self.queries.append(sql)
             self.save()
 
-
-def export_bundle(case: Case, store_root: Path, events: list[dict[str, Any]], findings: list[dict[str, Any]],
-                  out: Path) -> Path:
-    """Write a case bundle directory; returns its path."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "events.jsonl", "w", encoding="utf-8") as fh:
-        for event in events:
-            fh.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-    (out / "findings.json").write_text(json.dumps(findings, default=str, indent=1), encoding="utf-8")
-    (out / "notes.json").write_text(json.dumps({"stars": case.stars, "notes": case.notes}, indent=1),
-                                    encoding="utf-8")
-    manifests = []
-    for path in sorted((store_root / MANIFESTS).glob("*.json")):
-        manifests.append({"manifest": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
-    (out / "manifests.json").write_text(json.dumps(manifests, indent=1), encoding="utf-8")
-    return out
