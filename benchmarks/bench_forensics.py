@@ -21,8 +21,8 @@ import duckdb
 from mcp_blackbox.forensics.chain import build_chain
 from mcp_blackbox.forensics.detections import all_rules, run_detections
 from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.samples.fleetgen import generate_store
 from mcp_blackbox.schema.layout import EVENT_FILES_GLOB
-from samples.fleetgen import generate_store
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"
 

@@ -1,6 +1,6 @@
 """Fleet histories for tests and benchmarks: realistic stores with labelled incidents.
 
-    python -m samples.fleetgen --events 1000000 --out /tmp/fleet [--seed 7] [--no-incidents]
+    python -m mcp_blackbox.samples.fleetgen --events 1000000 --out /tmp/fleet [--seed 7] [--no-incidents]
 
 Many hosts, users, agents and servers over 30 days, both protocol eras. Each conversation is what the
 real emitters record: the host's prompt, tool choices and approvals; the client tap's request and
@@ -280,7 +280,7 @@ def generate_store(root: Path, n_events: int, seed: int = 0, incidents: bool = T
     Events are written in chunks (one file per day per chunk, like a collector's batches); `compact` then
     merges each day into one file, the layout `mcp-blackbox compact` produces.
     """
-    from samples.fleetgen_incidents import inject_all
+    from mcp_blackbox.samples.fleetgen_incidents import inject_all
 
     root = Path(root)
     (root / EVENTS).mkdir(parents=True, exist_ok=True)
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def iter_rules() -> Iterator[str]:
     """Rule ids the generator injects."""
-    from samples.fleetgen_incidents import INJECTORS
+    from mcp_blackbox.samples.fleetgen_incidents import INJECTORS
 
     yield from INJECTORS
 
