@@ -28,7 +28,7 @@ from mcp_blackbox.collector.spool import SpoolWriter, list_segments, list_writer
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.transport import DEFAULT_TOPIC, KAFKA_PREFIX, KAFKA_SCHEME, SPOOL_PREFIX
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 
 

@@ -34,7 +34,7 @@ from mcp_blackbox.schema.enums import Direction, EmitterRole, Transport
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.transport import spool_url
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 _CHUNK = 1 << 16

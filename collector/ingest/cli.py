@@ -57,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.source or args.store is None:
         msg = "--source and --store are required"
         raise UsageError(msg)
-    if os.environ.get("MCP_BLACKBOX_DEBUG"):
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     if args.until_idle is not None and args.until_idle < 0:
         msg = "--until-idle must be >= 0"
         raise UsageError(msg)
@@ -69,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                          session_timeout_ms=args.session_timeout_ms, instance_id=args.instance_id) \
         if args.source.startswith(KAFKA_PREFIX) else open_source(args.source, args.group, args.max_poll_records)
     stats = sys.stderr.isatty() if args.stats is None else args.stats
+    if stats:  # the stats lines are the consumer's INFO records (logging is set up by the CLI)
+        logging.getLogger("mcp_blackbox.collector.ingest.consumer").setLevel(logging.INFO)
     settings = Settings(flush_rows=args.flush_rows, flush_seconds=args.flush_seconds,
                         flush_idle_seconds=args.flush_idle,
                         max_record_bytes=args.max_record_bytes or DEFAULT_MAX_RECORD_BYTES,

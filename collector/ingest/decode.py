@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-import sys
 import threading
 import types
 import typing
@@ -50,6 +50,7 @@ from mcp_blackbox.schema.errors import ValidationFailed
 from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent, Sha256Hex
 from mcp_blackbox.schema.wire import parse_event
 
+log = logging.getLogger(__name__)
 #: Default cap on one record's bytes (a Kafka value or a spool line); larger ones are quarantined unread.
 DEFAULT_MAX_RECORD_BYTES = MAX_STRING_BYTES + 1024 * 1024
 _BISECT_LEAF = 16
@@ -315,7 +316,7 @@ def _duck_parse(text: Any) -> pa.Table | None:
         parsed = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
     except duckdb.Error as exc:
         # Not expected (try() absorbs bad records), but never fatal: the strict path decodes everything.
-        print(f"mcp-blackbox collect: canonical fast path off for one batch: {describe(exc)}", file=sys.stderr)
+        log.warning("mcp-blackbox collect: canonical fast path off for one batch: %s", describe(exc))
         return None
     finally:
         con.unregister("mcp_blackbox_lines")

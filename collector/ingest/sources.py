@@ -8,9 +8,8 @@ binding) — the collector needs only poll, seek, commit, ownership and rebalanc
 from __future__ import annotations
 
 import importlib.util
-import sys
+import logging
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from urllib.parse import urlparse
 from mcp_blackbox.collector.spool import SpoolRecord, list_writers, read_records
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.transport import DEFAULT_TOPIC, KAFKA_SCHEME, SPOOL_SCHEME
+
+log = logging.getLogger(__name__)
 
 Callback = Callable[[list[str]], None]
 
@@ -95,7 +96,7 @@ class KafkaSource:
                 try:
                     on_revoked(parts)
                 except BaseException:
-                    traceback.print_exc()
+                    log.exception("mcp-blackbox collect: partition revocation failed")
                     raise
                 finally:
                     source._in_callback = False
@@ -109,7 +110,7 @@ class KafkaSource:
                     on_assigned(parts)
                 except BaseException:
                     # kafka-python replaces the error with a generic one; keep the real cause visible.
-                    traceback.print_exc()
+                    log.exception("mcp-blackbox collect: partition assignment failed")
                     raise
                 finally:
                     source._in_callback = False
@@ -161,8 +162,8 @@ class KafkaSource:
         except KafkaError as exc:
             # The store, not Kafka, is the record of what is durable; a failed commit only costs a
             # re-read that the manifests then skip.
-            print(f"mcp-blackbox collect: offset commit failed ({type(exc).__name__}); the store stays "
-                  "authoritative", flush=True, file=sys.stderr)
+            log.warning("mcp-blackbox collect: offset commit failed (%s); the store stays authoritative",
+                        type(exc).__name__)
 
     def owns(self, partition: str) -> bool:
         return partition in self._assigned

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -192,9 +191,3 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
         else:
             problems.append(f"{path}: inserted (not listed in any manifest)")
     return report
-
-
-def stderr_progress(message: str) -> None:
-    """Progress on a terminal only."""
-    if sys.stderr.isatty():
-        print(f"\r{message}", end="", file=sys.stderr, flush=True)

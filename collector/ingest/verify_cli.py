@@ -40,9 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
+def stderr_progress(message: str) -> None:
+    """Progress on a terminal only (the library reports progress through a callback, this prints it)."""
+    if sys.stderr.isatty():
+        print(f"\r{message}", end="", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify and report."""
-    from mcp_blackbox.collector.ingest.verify import stderr_progress, verify_store
+    from mcp_blackbox.collector.ingest.verify import verify_store
 
     report = verify_store(args.store, args.public_key, args.expect_head, deep=not args.quick,
                           progress=stderr_progress)
