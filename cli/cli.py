@@ -49,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("export", "mcp_blackbox.forensics.cli_export", "export events as OCSF or JSONL"),
     Command("investigate", "mcp_blackbox.tui.cli", "the investigator's terminal UI"),
     Command("schema", "mcp_blackbox.schema.cli", "print the event contract (JSON Schema, columns)"),
+    Command("config", "mcp_blackbox.config_cli", "show the effective settings of every component (secrets masked)"),
 )
 
 

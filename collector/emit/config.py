@@ -43,6 +43,8 @@ from mcp_blackbox.schema.transport import DEFAULT_TOPIC as DEFAULT_TOPIC  # re-e
 from mcp_blackbox.schema.transport import SINK_PREFIXES, spool_url
 
 ENV_PREFIX = "MCP_BLACKBOX_"
+#: tables of the one settings file that belong to other components
+OTHER_SECTIONS = ("collect", "forensics")
 
 
 def state_dir() -> Path:
@@ -142,6 +144,8 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
                                         **_kafka_options(dict(value), dict(os.environ) if environ is None else environ)}
         elif key == "servers" and where == "config file":
             changes["server_overrides"] = {str(k): dict(v) for k, v in dict(value).items()}
+        elif key in OTHER_SECTIONS and where == "config file":
+            continue  # the collector's and forensics' tables of the shared file (`schema/settings.py`)
         else:
             msg = f"{where}: unknown setting {key!r}"
             raise UsageError(msg)

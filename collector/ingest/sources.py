@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from mcp_blackbox.collector.spool import SpoolRecord, list_writers, read_records
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.settings import KafkaSettings
 from mcp_blackbox.schema.transport import DEFAULT_TOPIC, KAFKA_SCHEME, SPOOL_SCHEME
 
 log = logging.getLogger(__name__)
@@ -251,11 +252,12 @@ class SpoolSource:
 
 
 def open_source(url: str, group: str, max_poll_records: int = 20_000, client: str = "auto",
-                **kafka_options: Any) -> Source:
+                security: KafkaSettings | None = None, **kafka_options: Any) -> Source:
     """`kafka://host:port[,host:port]/topic` or `spool:///dir` (or a plain directory path).
 
     `client` picks the Kafka library: `kafka-python` (always installed), `confluent` (librdkafka,
-    optional, much faster fetch path) or `auto` (confluent when installed).
+    optional, much faster fetch path) or `auto` (confluent when installed). `security` (TLS/SASL) is
+    translated into the chosen library's option names.
     """
     parsed = urlparse(url)
     if parsed.scheme == KAFKA_SCHEME:
@@ -269,11 +271,15 @@ def open_source(url: str, group: str, max_poll_records: int = 20_000, client: st
             if not sources_confluent.available():
                 msg = "--client confluent needs the confluent-kafka package: pip install confluent-kafka"
                 raise UsageError(msg)
+            if security is not None:
+                kafka_options["extra"] = {**security.librdkafka(), **kafka_options.get("extra", {})}
             return sources_confluent.ConfluentSource(parsed.netloc, topic, group, max_poll_records=max_poll_records,
                                                      **kafka_options)
         if client not in ("auto", "kafka-python"):
             msg = f"unknown --client {client!r}: use auto, kafka-python or confluent"
             raise UsageError(msg)
+        if security is not None:
+            kafka_options["extra"] = {**security.kafka_python(), **kafka_options.get("extra", {})}
         return KafkaSource(parsed.netloc, topic, group, max_poll_records=max_poll_records, **kafka_options)
     if parsed.scheme == SPOOL_SCHEME:
         return SpoolSource(Path(parsed.netloc + parsed.path), max_poll_records)
