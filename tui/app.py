@@ -7,7 +7,6 @@ and the detection suite fills the Findings tab when it is done.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from datetime import datetime
@@ -37,13 +36,13 @@ from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
 from mcp_blackbox.forensics.cosai import describe
 from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
 from mcp_blackbox.forensics.edgekinds import EdgeKind
+from mcp_blackbox.forensics.export_result import export_query_result
+from mcp_blackbox.forensics.overview import COUNT_DIMS, overview
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.enums import SEVERITY_ORDER
 from mcp_blackbox.schema.errors import StoreError
-from mcp_blackbox.schema.identity import SERVER_NAME_SQL
-from mcp_blackbox.schema.layout import exports_dir
 from mcp_blackbox.tui.cases import Case
 from mcp_blackbox.tui.data import Bench
 from mcp_blackbox.tui.render import SEVERITY_STYLE, safe
@@ -63,8 +62,7 @@ CSS = """
 EventDetail, HelpScreen, NoteScreen { align: center middle; }
 """
 
-_COUNT_DIMS = (("server", SERVER_NAME_SQL), ("tool", "tool_name"),
-               ("agent", "agent_id"), ("user", "user_id"))
+_COUNT_DIMS = COUNT_DIMS
 
 
 class InvestigatorApp(App[int]):
@@ -147,53 +145,14 @@ class InvestigatorApp(App[int]):
 
     # -- overview ---------------------------------------------------------------------------------
 
-    def _window_sql(self) -> tuple[str, list[Any]]:
-        if self.window is None:
-            return "true", []
-        return "event_time >= ? AND event_time <= ?", [self.window[0], self.window[1]]
-
     @work(thread=True, exclusive=True, group="overview")
     def load_overview(self) -> None:
-        where, params = self._window_sql()
-        # raw_events: the first screen needs no deduplication; count/min/max come from Parquet statistics
-        head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time), epoch_us(min(event_time)), "  # noqa: S608
-                                f"epoch_us(max(event_time)) FROM raw_events WHERE {where}", params, prepared=False)
-        total, first, last, first_us, last_us = head.rows[0]
-        buckets: list[float] = []
-        conns = 0
-        if first is not None and last is not None:
-            if self.full_window is None:
-                self.full_window = (first, last)
-            # integer microseconds: interval arithmetic per row made this scan 14× slower (2.2 s on 10M events);
-            # the connection count rides on the same scan (the empty grouping set)
-            hist = self.bench.query(
-                f"SELECT least(59, (epoch_us(event_time) - ?) * 60 // ?) AS b, count(*) AS n, "  # noqa: S608
-                f"count(DISTINCT connection_id) AS conns, grouping(b) = 1 AS whole FROM raw_events WHERE {where} "
-                f"GROUP BY GROUPING SETS ((b), ())", [first_us, max(last_us - first_us, 1), *params],
-                prepared=False)
-            counts: dict[int, int] = {}
-            for b, n, distinct, whole in hist.rows:
-                if whole:
-                    conns = int(distinct)
-                else:
-                    counts[int(b)] = int(n)
-            buckets = [float(counts.get(i, 0)) for i in range(60)]
-        # one scan for all four dimensions (grouping sets) instead of four
-        cols = ", ".join(f"{expr} AS {dim}" for dim, expr in _COUNT_DIMS)
-        sets = ", ".join(f"({dim})" for dim, _ in _COUNT_DIMS)
-        grouped = self.bench.query(
-            f"SELECT {cols}, count(*) AS n FROM raw_events WHERE {where} "  # noqa: S608
-            f"GROUP BY GROUPING SETS ({sets})", params, prepared=False).rows
-        dims: dict[str, list[tuple[Any, ...]]] = {dim: [] for dim, _ in _COUNT_DIMS}
-        for row in grouped:
-            values, n = row[: len(_COUNT_DIMS)], row[-1]
-            # exactly one dimension is grouped per row; its value may be NULL (not shown)
-            for (dim, _), value in zip(_COUNT_DIMS, values, strict=True):
-                if value is not None:
-                    dims[dim].append((value, n))
-        for dim in dims:
-            dims[dim] = sorted(dims[dim], key=lambda r: (-r[1], str(r[0])))[:50]  # ties in a stable order
-        self.call_from_thread(self._show_overview, total, first, last, conns, buckets, dims)
+        # the queries are forensics' (`forensics/overview.py`); they run on this bench's cancellable cursors
+        view = overview(lambda sql, params: self.bench.query(sql, params, prepared=False).rows, self.window)
+        if view.first is not None and view.last is not None and self.full_window is None:
+            self.full_window = (view.first, view.last)
+        self.call_from_thread(self._show_overview, view.total, view.first, view.last, view.connections,
+                              view.buckets, view.dims)
 
     def _show_overview(self, total: int, first: datetime | None, last: datetime | None, conns: int,
                        buckets: list[float], dims: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -602,22 +561,7 @@ class InvestigatorApp(App[int]):
             self.notify("run a query first (SQL tab)")
             return
         columns, rows = self.last_result
-        out_dir = exports_dir(self.bench.path)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stem = out_dir / f"query-{time.strftime('%Y%m%dT%H%M%S')}"
-        with open(stem.with_suffix(".csv"), "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            writer.writerows(rows)
-        with open(stem.with_suffix(".jsonl"), "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.table({c: [None if v is None else str(v) for v in col] for c, col in
-                          zip(columns, zip(*rows, strict=True) if rows else [[] for _ in columns], strict=True)})
-        pq.write_table(table, stem.with_suffix(".parquet"))
+        stem = export_query_result(self.bench.path, columns, rows)
         self.notify(f"exported {len(rows):,} rows to {stem}.{{csv,jsonl,parquet}}")
 
     # -- case work, live, misc --------------------------------------------------------------------
