@@ -1,6 +1,6 @@
 # mcp-blackbox — every target does its own set-up on a fresh machine.
 #   make test    venv + install (all extras, dev group) + Kafka 4.3.1 jars, then ruff, mypy, pytest
-#   make demo    venv + install, then the bundled incident end to end
+#   make demo    venv + install of what the demo needs ([demo] extra; the dev venv if it exists), then the incident
 #   make bench   the benchmarks (not part of `make test`)
 
 PYTHON ?= python3
@@ -25,18 +25,25 @@ kafka-jars: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# mypy cannot follow setuptools' editable import hook, so it reads a tree of symlinks that has the
-# installed layout (mcp_blackbox/schema -> schema/, …).
+# mypy checks the package as it installs (a non-editable build of this checkout, without dependencies,
+# under .cache/mypy-site): setuptools' editable finder maps cli/ → mcp_blackbox and so on at import time,
+# which mypy cannot follow. Errors name the installed path: mcp_blackbox/forensics/x.py is forensics/x.py.
 typecheck: setup
-	rm -rf $(MCP_BLACKBOX_CACHE)/mypy-src && mkdir -p $(MCP_BLACKBOX_CACHE)/mypy-src/mcp_blackbox
-	for f in cli/*.py; do ln -s $(CURDIR)/$$f $(MCP_BLACKBOX_CACHE)/mypy-src/mcp_blackbox/; done
-	for d in schema collector forensics tui; do ln -s $(CURDIR)/$$d $(MCP_BLACKBOX_CACHE)/mypy-src/mcp_blackbox/$$d; done
-	cd $(MCP_BLACKBOX_CACHE)/mypy-src && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml -p mcp_blackbox
+	rm -rf build $(MCP_BLACKBOX_CACHE)/mypy-site
+	$(PY) -m pip install -q --no-deps --no-compile --target $(MCP_BLACKBOX_CACHE)/mypy-site .
+	cd $(MCP_BLACKBOX_CACHE)/mypy-site && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml -p mcp_blackbox
 
 test: setup kafka-jars lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: setup
+# The demo needs capture, collector, forensics and the TUI ([demo]), not the dev toolchain; a venv that
+# `make setup` made already has all of it.
+$(VENV)/.demo: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -f $(VENV)/.installed || $(PY) -m pip install -q -e '.[demo]'
+	touch $@
+
+demo: $(VENV)/.demo
 	$(VENV)/bin/mcp-blackbox demo
 
 bench: setup kafka-jars

@@ -34,6 +34,8 @@ sys.path.insert(0, str(REPO / "tests" / "ingest"))
 from ingest_eventgen import EventFactory  # noqa: E402
 from kafka_harness import KafkaBroker  # noqa: E402
 
+from mcp_blackbox.schema.layout import EVENTS  # noqa: E402
+
 CPU: dict[str, float] = {}  # process CPU seconds (all threads) of each measured run
 
 
@@ -231,7 +233,7 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="bench-collector-") as tmp:
                 store = Path(tmp) / "store"
                 seconds = collect(bootstrap, topic, n, store, Path(tmp) / "key.pem", client)
-                parquet = sum(p.stat().st_size for p in (store / "events").rglob("*.parquet"))
+                parquet = sum(p.stat().st_size for p in (store / EVENTS).rglob("*.parquet"))
                 other = sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) - parquet
                 results[client] = (seconds, parquet, other)
     finally:

@@ -21,7 +21,8 @@ import duckdb
 from mcp_blackbox.forensics.chain import build_chain
 from mcp_blackbox.forensics.detections import all_rules, run_detections
 from mcp_blackbox.forensics.store import open_store
-from samples.fleetgen import generate_store
+from mcp_blackbox.samples.fleetgen import generate_store
+from mcp_blackbox.schema.layout import EVENT_FILES_GLOB
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"
 
@@ -39,12 +40,12 @@ def main() -> None:
         generate_store(root, args.events, seed=5)
         print(f"  generated in {time.perf_counter() - t:.0f}s")
     truth = json.loads((root / "ground-truth.json").read_text())
-    files = list((root / "events").glob("**/*.parquet"))
+    files = list(root.glob(EVENT_FILES_GLOB))
     size = sum(f.stat().st_size for f in files)
     print(f"store: {truth['events']:,} events, {len(files)} files, {size / 1e6:.0f} MB Parquet")
 
     con = duckdb.connect()
-    glob = str(root / "events" / "**" / "*.parquet")
+    glob = str(root / EVENT_FILES_GLOB)
     t = time.perf_counter()
     con.execute(f"SELECT count(*), sum(length(arguments_json)) FROM read_parquet('{glob}')").fetchall()
     scan = time.perf_counter() - t

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from mcp_blackbox.schema.layout import EVENT_FILES_GLOB
 from mcp_blackbox.tui.app import InvestigatorApp
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"
@@ -34,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=CACHE / "fleet-10m")
     args = parser.parse_args()
-    glob = str(args.store / "events" / "**" / "*.parquet")
+    glob = str(args.store / EVENT_FILES_GLOB)
     t = time.perf_counter()
     n = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall()[0][0]
     base = time.perf_counter() - t

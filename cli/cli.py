@@ -4,6 +4,9 @@ Each sub-command lives next to the code it drives and is imported only when it r
 `mcp-blackbox wrap` (inside a host, on the emitter path) never pays for DuckDB, pyarrow or Textual.
 A sub-command module offers `add_arguments(parser)` and `run(args) -> int`.
 
+Logging: `--log-format human|json` (before or after the command) picks how log lines look on stderr
+(`mcp_blackbox.logs`); it is set up once here, before the sub-command runs.
+
 Error convention (DESIGN §6): a user mistake or an environment problem prints one line on stderr and
 exits non-zero; never a traceback. Unexpected bugs still show their traceback (with
 `MCP_BLACKBOX_DEBUG=1` every error does).
@@ -19,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mcp_blackbox import __version__
+from mcp_blackbox.logs import LOG_FORMATS, configure
 from mcp_blackbox.schema.errors import BlackboxError, MissingExtraError
 from mcp_blackbox.schema.textsafe import inert
 
@@ -46,6 +50,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("export", "mcp_blackbox.forensics.cli_export", "export events as OCSF or JSONL"),
     Command("investigate", "mcp_blackbox.tui.cli", "the investigator's terminal UI"),
     Command("schema", "mcp_blackbox.schema.cli", "print the event contract (JSON Schema, columns)"),
+    Command("config", "mcp_blackbox.config_cli", "show the effective settings of every component (secrets masked)"),
 )
 
 
@@ -67,15 +72,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Flight recorder and forensics bench for the Model Context Protocol.",
     )
     parser.add_argument("--version", action="version", version=f"mcp-blackbox {__version__}")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=None,
+                        help="log lines on stderr: human (default) or json (one object per line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         sub.add_parser(command.name, help=command.help, add_help=False)
     return parser
 
 
+def _pop_log_format(args: list[str]) -> str | None:
+    """Take `--log-format X` / `--log-format=X` out of the arguments before the command (or before `--`)."""
+    fmt = None
+    i = 0
+    while i < len(args) and args[i] != "--":
+        if args[i] == "--log-format" and i + 1 < len(args) and args[i + 1] in LOG_FORMATS:
+            fmt = args[i + 1]
+            del args[i : i + 2]
+            continue
+        if args[i].startswith("--log-format=") and args[i].split("=", 1)[1] in LOG_FORMATS:
+            fmt = args[i].split("=", 1)[1]
+            del args[i]
+            continue
+        i += 1
+    return fmt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    configure(_pop_log_format(args_list))
     parser = build_parser()
     names = {c.name: c for c in COMMANDS}
     first = next((a for a in args_list if not a.startswith("-")), None)

@@ -1,7 +1,8 @@
 """`mcp-blackbox demo`: the bundled incident, played live and captured through the real paths.
 
-1. Four real MCP servers (samples/servers/, official SDK) start over stdio, each behind
-   `mcp-blackbox wrap` (gateway emitter); the customer database also runs the SDK server hook.
+1. Four real MCP servers (samples/servers/, installed as `mcp_blackbox.samples.servers`; official SDK)
+   start over stdio, each behind `mcp-blackbox wrap` (gateway emitter); the customer database also runs
+   the SDK server hook.
 2. A scripted naive agent (samples/demo_agent.py) talks to them with `mcp.Client`, its transports
    tapped by the client hook, and records its prompt, tool choices and approvals with the host
    events API. It obeys the instruction hidden in a ticket (dump api_keys, post them to a webhook)
@@ -25,9 +26,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from mcp_blackbox.schema.enums import Severity
 from mcp_blackbox.schema.errors import BlackboxError, UsageError
+from mcp_blackbox.schema.layout import is_store
+from mcp_blackbox.schema.transport import SINK_PREFIXES, spool_url
 
-REPO = Path(__file__).resolve().parents[1]
 CONVERSATION_ID = "conv-demo-incident"
 
 
@@ -50,18 +53,13 @@ def _exe() -> str:
 
 async def _play(sink: str, outbox: Path) -> Any:
     """Run the agent against the wrapped servers; returns its step log."""
-    sys.path.insert(0, str(REPO))
-    try:
-        from samples.demo_agent import SERVERS, run_scenario, server_script
-    except ModuleNotFoundError as exc:
-        msg = "samples/ not found next to the package: run the demo from a source checkout (make demo)"
-        raise UsageError(msg) from exc
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     from mcp_blackbox.collector.emit.emitter import Emitter
     from mcp_blackbox.collector.emit.host import HostRecorder
     from mcp_blackbox.collector.emit.sdk_client import tap
+    from mcp_blackbox.samples.demo_agent import SERVERS, run_scenario, server_script
     from mcp_blackbox.schema.enums import EmitterRole
 
     host_emitter = Emitter(role=EmitterRole.HOST, component="demo_agent", sink=sink,
@@ -77,7 +75,7 @@ async def _play(sink: str, outbox: Path) -> Any:
             for name in SERVERS:
                 params = StdioServerParameters(
                     command=_exe(),
-                    args=["wrap", "--name", name, "--sink", sink, "--", sys.executable, str(server_script(REPO, name))],
+                    args=["wrap", "--name", name, "--sink", sink, "--", sys.executable, str(server_script(name))],
                     env=env,
                 )
                 transport = tap(stdio_client(params), client_emitter, server_config_name=name)
@@ -119,22 +117,24 @@ def run(args: argparse.Namespace) -> int:
     """Play, collect, detect, then investigate or print."""
     store = Path(args.store).resolve()
     if store.exists() and not args.keep:
-        if not (store / "events").is_dir() and any(store.iterdir()):
+        if not is_store(store) and any(store.iterdir()):
             msg = f"{store} exists and is not an mcp-blackbox store; pick another --store"
             raise UsageError(msg)
         shutil.rmtree(store)
-    store.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="mcp-blackbox-demo-"))
-    sink = args.sink or f"spool://{work / 'spool'}"
-    if not sink.startswith(("spool://", "kafka://")):
-        msg = f"--sink must be spool:///dir or kafka://host:port/topic, not {sink!r}"
+    if args.sink and not args.sink.startswith(SINK_PREFIXES):
+        msg = f"--sink must be spool:///dir or kafka://host:port/topic, not {args.sink!r}"
         raise UsageError(msg)
-    print(f"playing the incident (sink: {sink}) …", file=sys.stderr)
-    log = asyncio.run(_play(sink, work / "outbox.jsonl"))
-    for step in log.steps:
-        print(f"  agent → {step.server}.{step.tool} {json.dumps(step.arguments)[:70]}", file=sys.stderr)
-    print("collecting into the store …", file=sys.stderr)
-    _collect(sink, store)
+    store.mkdir(parents=True, exist_ok=True)
+    # the spool and the webhook outbox are scratch: removed on the way out, whatever happens
+    with tempfile.TemporaryDirectory(prefix="mcp-blackbox-demo-") as scratch:
+        work = Path(scratch)
+        sink = args.sink or spool_url(work / "spool")
+        print(f"playing the incident (sink: {sink}) …", file=sys.stderr)
+        log = asyncio.run(_play(sink, work / "outbox.jsonl"))
+        for step in log.steps:
+            print(f"  agent → {step.server}.{step.tool} {json.dumps(step.arguments)[:70]}", file=sys.stderr)
+        print("collecting into the store …", file=sys.stderr)
+        _collect(sink, store)
 
     from mcp_blackbox.forensics.chain import build_chain
     from mcp_blackbox.forensics.detections import run_detections
@@ -144,8 +144,7 @@ def run(args: argparse.Namespace) -> int:
     opened = open_store(store)
     try:
         findings = run_detections(opened)
-        order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-        findings.sort(key=lambda f: (order.get(str(f.severity), 9), f.time))
+        findings.sort(key=lambda f: (Severity(f.severity).rank, f.time))
         if args.no_tui:
             print(f"\n{len(findings)} findings in {store}:")
             for f in findings:

@@ -20,23 +20,25 @@ from datetime import datetime
 from typing import Any
 
 from mcp_blackbox.forensics.dataflow import find_flows
+from mcp_blackbox.forensics.edgekinds import EdgeKind
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.store import Store
 from mcp_blackbox.forensics.views import DEDUP
 from mcp_blackbox.schema.errors import StoreError
+from mcp_blackbox.schema.identity import SERVER_NAME_SQL
 
 _COLUMNS = (
     "event_id, event_time, event_type, event_subtype, emitter_role, emitter_instance_id, connection_id, "
     "initiator, message_kind, jsonrpc_id, method, tool_name, prompt_name, resource_uri, target, "
-    "coalesce(server_config_name, server_name, server_url) AS server, status, duration_ms, "
+    f"{SERVER_NAME_SQL} AS server, status, duration_ms, "
     "tool_definition_sha256, tool_catalog_sha256, trace_id, tool_call_id, conversation_id, parent_event_id, "
     "related_request_id, progress_token, task_id, request_state_sha256, arguments_json, result_json, "
     "approval, risk_flags, redacted_paths, attributes_json, agent_id, user_id, error_message, protocol_era"
 )
 _KINDS = ("event_id", "conversation_id", "tool_call_id", "trace_id", "connection_id")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_PARENT_PRIORITY = ("response", "client_server", "host_decision", "approval", "mrtr_round", "cancel", "progress",
-                    "task", "prompt")
+_PARENT_PRIORITY = (EdgeKind.RESPONSE, EdgeKind.CLIENT_SERVER, EdgeKind.HOST_DECISION, EdgeKind.APPROVAL,
+                    EdgeKind.MRTR_ROUND, EdgeKind.CANCEL, EdgeKind.PROGRESS, EdgeKind.TASK, EdgeKind.PROMPT)
 
 
 @dataclass
@@ -134,7 +136,7 @@ class Chain:
 
         for root in self.roots:
             walk(root, "", True, True)
-        flows = [e for e in self.edges if e.kind == "data_flow"]
+        flows = [e for e in self.edges if e.kind == EdgeKind.DATA_FLOW]
         if flows:
             lines.append("data flow:")
             for e in flows:
@@ -242,7 +244,7 @@ def _edges(rows: list[dict[str, Any]]) -> list[ChainEdge]:
         if r["message_kind"] == "request":
             requests[key] = r
         elif r["message_kind"] in ("result", "error") and key in requests:
-            edges.append(ChainEdge(requests[key]["event_id"], r["event_id"], "response", "jsonrpc_id", 1.0))
+            edges.append(ChainEdge(requests[key]["event_id"], r["event_id"], EdgeKind.RESPONSE, "jsonrpc_id", 1.0))
     client_reqs = [r for r in rows if r["message_kind"] == "request" and r["emitter_role"] in ("client", "host")]
     server_reqs = [r for r in rows if r["message_kind"] == "request" and r["emitter_role"] in ("server", "gateway")]
     by_trace: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -253,13 +255,13 @@ def _edges(rows: list[dict[str, Any]]) -> list[ChainEdge]:
     for c in client_reqs:
         for s in by_trace.get(c["trace_id"] or "", []):
             if s["method"] == c["method"] and s["event_id"] not in matched_servers:
-                edges.append(ChainEdge(c["event_id"], s["event_id"], "client_server", "trace", 0.95))
+                edges.append(ChainEdge(c["event_id"], s["event_id"], EdgeKind.CLIENT_SERVER, "trace", 0.95))
                 matched_servers.add(s["event_id"])
                 break
     choices = {r["tool_call_id"]: r for r in rows if r["event_type"] == "host" and r["event_subtype"] == "tool_choice"}
     for r in rows:
         if r["event_type"] == "host" and r["event_subtype"] == "approval" and r["parent_event_id"] in by_id:
-            edges.append(ChainEdge(r["parent_event_id"], r["event_id"], "approval", "parent_event_id", 1.0))
+            edges.append(ChainEdge(r["parent_event_id"], r["event_id"], EdgeKind.APPROVAL, "parent_event_id", 1.0))
     linked_calls: set[str] = set()
     for r in client_reqs + server_reqs:
         choice = choices.get(r["tool_call_id"] or "")
@@ -268,7 +270,7 @@ def _edges(rows: list[dict[str, Any]]) -> list[ChainEdge]:
         if r["emitter_role"] in ("server", "gateway") and any(
                 c["tool_call_id"] == r["tool_call_id"] for c in client_reqs):
             continue  # the server side hangs under the client's request
-        edges.append(ChainEdge(choice["event_id"], r["event_id"], "host_decision",
+        edges.append(ChainEdge(choice["event_id"], r["event_id"], EdgeKind.HOST_DECISION,
                                "parent_event_id" if r["parent_event_id"] == choice["event_id"] else "tool_call_id",
                                0.99))
         linked_calls.add(r["tool_call_id"])
@@ -277,7 +279,7 @@ def _edges(rows: list[dict[str, Any]]) -> list[ChainEdge]:
         if r["event_type"] == "host" and r["event_subtype"] == "user_prompt":
             prompt = r
         elif r["event_type"] == "host" and r["event_subtype"] == "tool_choice" and prompt is not None:
-            edges.append(ChainEdge(prompt["event_id"], r["event_id"], "prompt", "conversation_order", 0.9))
+            edges.append(ChainEdge(prompt["event_id"], r["event_id"], EdgeKind.PROMPT, "conversation_order", 0.9))
     edges += _protocol_links(rows)
     edges += _definition_links(rows)
     edges += _flow_links(rows)
@@ -294,18 +296,19 @@ def _protocol_links(rows: list[dict[str, Any]]) -> list[ChainEdge]:
         if r["message_kind"] == "request" and r["request_state_sha256"] in by_state:
             src = by_state[r["request_state_sha256"]]
             if src["emitter_instance_id"] == r["emitter_instance_id"]:
-                edges.append(ChainEdge(src["event_id"], r["event_id"], "mrtr_round", "request_state_sha256", 1.0))
+                edges.append(ChainEdge(src["event_id"], r["event_id"], EdgeKind.MRTR_ROUND, "request_state_sha256",
+                                       1.0))
         if r["method"] in ("notifications/cancelled", "notifications/progress") and r["related_request_id"]:
             req = reqs.get((r["emitter_instance_id"], r["connection_id"], r["related_request_id"]))
             if req is not None:
-                kind = "cancel" if r["method"] == "notifications/cancelled" else "progress"
-                how = "related_request_id" if kind == "cancel" else "progress_token"
+                kind = EdgeKind.CANCEL if r["method"] == "notifications/cancelled" else EdgeKind.PROGRESS
+                how = "related_request_id" if kind == EdgeKind.CANCEL else "progress_token"
                 edges.append(ChainEdge(req["event_id"], r["event_id"], kind, how, 1.0))
     tasks = {r["task_id"]: r for r in rows if r["task_id"] and r["message_kind"] in ("result", "request")
              and not (r["method"] or "").startswith("tasks/")}
     for r in rows:
         if (r["method"] or "").startswith("tasks/") and r["task_id"] in tasks:
-            edges.append(ChainEdge(tasks[r["task_id"]]["event_id"], r["event_id"], "task", "task_id", 1.0))
+            edges.append(ChainEdge(tasks[r["task_id"]]["event_id"], r["event_id"], EdgeKind.TASK, "task_id", 1.0))
     return edges
 
 
@@ -324,7 +327,7 @@ def _definition_links(rows: list[dict[str, Any]]) -> list[ChainEdge]:
             for cat, hashes in reversed(catalogs):
                 if cat["connection_id"] == r["connection_id"] and \
                         hashes.get(r["tool_name"] or "") == r["tool_definition_sha256"]:
-                    edges.append(ChainEdge(cat["event_id"], r["event_id"], "tool_definition",
+                    edges.append(ChainEdge(cat["event_id"], r["event_id"], EdgeKind.TOOL_DEFINITION,
                                            "tool_definition_sha256", 1.0))
                     break
     return edges
@@ -346,7 +349,7 @@ def _flow_links(rows: list[dict[str, Any]]) -> list[ChainEdge]:
         seen_calls |= {(r["tool_call_id"] or r["trace_id"] or r["event_id"], r["message_kind"]) for r in picked}
     results = [(r["event_id"], r["result_json"]) for r in picked if r["message_kind"] == "result"]
     arguments = [(r["event_id"], r["arguments_json"]) for r in picked if r["message_kind"] == "request"]
-    return [ChainEdge(f.src_event_id, f.dst_event_id, "data_flow", "content_fingerprint", f.confidence)
+    return [ChainEdge(f.src_event_id, f.dst_event_id, EdgeKind.DATA_FLOW, "content_fingerprint", f.confidence)
             for f in find_flows(results, arguments, order)]
 
 
@@ -403,9 +406,9 @@ def _tree(rows: list[dict[str, Any]], edges: list[ChainEdge]) -> list[ChainNode]
         for r in rows
     }
     parent: dict[str, ChainEdge] = {}
-    rank = {k: i for i, k in enumerate(_PARENT_PRIORITY)}
+    rank: dict[str, int] = {k: i for i, k in enumerate(_PARENT_PRIORITY)}
     for e in edges:
-        if e.kind == "data_flow":
+        if e.kind == EdgeKind.DATA_FLOW:
             if e.src_event_id in nodes and e.dst_event_id in nodes:
                 nodes[e.dst_event_id].data_from.append(e.src_event_id)
                 nodes[e.src_event_id].data_to.append(e.dst_event_id)

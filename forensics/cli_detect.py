@@ -11,6 +11,7 @@ from mcp_blackbox.forensics.output import render
 from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
+from mcp_blackbox.schema.enums import SEVERITY_ORDER, Severity
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory", type=Path, help="approved servers (TOML/JSON: names, urls, binary_sha256)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--list-rules", action="store_true", help="print the rules with their CoSAI threats")
-    parser.add_argument("--fail-on", choices=("critical", "high", "medium", "low", "info"),
+    parser.add_argument("--fail-on", choices=[str(level) for level in SEVERITY_ORDER],
                         help="exit 3 when a finding of this severity or worse exists (for CI/cron)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="interrupt the detections after this long (exit 124); Ctrl-C interrupts at once")
@@ -57,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(render(["severity", "rule", "cosai", "time", "explanation", "finding_id"], rows, "table",
                      max_width=110))
     if args.fail_on:
-        order = ["critical", "high", "medium", "low", "info"]
-        worst = order.index(args.fail_on)
-        if any(order.index(str(f.severity)) <= worst for f in findings):
+        worst = Severity(args.fail_on).rank
+        if any(Severity(f.severity).rank <= worst for f in findings):
             return 3
     return 0

@@ -11,6 +11,7 @@ from mcp_blackbox.forensics.export_ocsf import api_activity, process_activity
 from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import Store, open_store
 from mcp_blackbox.forensics.timeparse import parse_time
+from mcp_blackbox.schema.identity import SERVER_NAME_SQL
 
 _CALL_COLUMNS = """
 c.*, r.server_name, r.server_version, r.server_url, r.client_info_name, r.oauth_client_id, r.mcp_session_id,
@@ -70,7 +71,7 @@ def export(store: Store, fmt: str, out: IO[str], since: Any = None, until: Any =
         out.write(json_text(api_activity(r), ensure_ascii=False, default=str, sort_keys=True) + "\n")
         count += 1
     where, params = _where("event_time", since, until)
-    sql = ("SELECT *, coalesce(server_config_name, server_name) AS server FROM events WHERE event_type = 'lifecycle' "  # noqa: S608
+    sql = (f"SELECT *, {SERVER_NAME_SQL} AS server FROM events WHERE event_type = 'lifecycle' "  # noqa: S608
            f"AND event_subtype IN ('server_spawn', 'server_exit') AND {where} ORDER BY event_time, event_id")
     for r in _dicts(store, sql, params):
         out.write(json_text(process_activity(r), ensure_ascii=False, default=str, sort_keys=True) + "\n")

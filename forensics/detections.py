@@ -177,7 +177,8 @@ def _load_rules() -> None:
     from mcp_blackbox.forensics import rules_behavior, rules_catalog, rules_evidence, rules_identity  # noqa: F401
 
 
-SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3, Severity.INFO: 4}
+#: severity → rank (0 = most severe), from the enum's own order (`schema.enums.SEVERITY_ORDER`)
+SEVERITY_ORDER = {level: level.rank for level in Severity}
 
 
 def run_detections(store: Store, rule_ids: list[str] | None = None, since: datetime | None = None,

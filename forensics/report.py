@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mcp_blackbox.forensics.edgekinds import EdgeKind
 from mcp_blackbox.forensics.safe import inert
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def chain_markdown(chain: Chain, findings: list[Any]) -> str:
     out = [f"# Incident report: {chain.ident_kind} `{_cell(chain.ident)}`", ""]
     out.append(f"- Time range: {first} → {last}")
     out.append(f"- Events: {len(rows)}; edges: {len(chain.edges)} "
-               f"({sum(1 for e in chain.edges if e.kind == 'data_flow')} data flow)")
+               f"({sum(1 for e in chain.edges if e.kind == EdgeKind.DATA_FLOW)} data flow)")
     agents = sorted({str(r['agent_id']) for r in rows if r['agent_id']})
     users = sorted({str(r['user_id']) for r in rows if r['user_id']})
     out.append(f"- Agents: {', '.join(_cell(a) for a in agents) or 'unknown'}; users: "

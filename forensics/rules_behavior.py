@@ -32,6 +32,8 @@ from mcp_blackbox.forensics.tags import (
     sql_regex,
 )
 from mcp_blackbox.schema.enums import Severity
+from mcp_blackbox.schema.identity import SERVER_KEY, SERVER_NAME_SQL
+from mcp_blackbox.schema.layout import COMPLETENESS
 
 # Which host process spawned each wrapped server (wrap's server_spawn event): joins the servers of one host
 # session when no conversation id or trace exists (a wrap-only desktop host).
@@ -255,9 +257,9 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
 @rule("secret_exposure", "Secrets seen in MCP traffic", ("#16", "#19"), Severity.HIGH,
       "The emitters' redaction removed secrets (keys, tokens, JWTs, private keys, passwords) from traffic.")
 def secret_exposure(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows("""
+    rows = ctx.rows(f"""
     WITH hits AS (
-      SELECT event_id, event_time, coalesce(server_config_name, server_name, 'unknown') AS server,
+      SELECT event_id, event_time, {SERVER_KEY} AS server,
              coalesce(tool_name, method, event_subtype, CAST(event_type AS VARCHAR)) AS what,
              split_part(unnest(redacted_paths), '@', 1) AS detector,
              CASE WHEN message_kind IN ('result', 'error') THEN 'result' ELSE 'request' END AS side
@@ -332,11 +334,11 @@ def denial_of_wallet(ctx: RuleContext) -> list[Finding]:
       "Ten or more protocol errors (-32600/-32601/-32602) or HTTP 401/403 from one connection or address "
       "within 5 minutes.")
 def probing(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows("""
+    rows = ctx.rows(f"""
     SELECT coalesce(src_ip, connection_id) AS source, time_bucket(INTERVAL 5 MINUTE, event_time) AS w,
            count(*) AS n, min(event_time) AS t, list(DISTINCT coalesce(CAST(error_code AS VARCHAR),
            'http ' || CAST(http_status AS VARCHAR))) AS kinds, list(event_id ORDER BY event_time)[:20] AS ids,
-           any_value(coalesce(server_config_name, server_name)) AS server
+           any_value({SERVER_NAME_SQL}) AS server
     FROM scope_events
     WHERE error_code IN (-32600, -32601, -32602) OR http_status IN (401, 403)
     GROUP BY source, w HAVING count(*) >= 10
@@ -427,7 +429,7 @@ def argument_injection(ctx: RuleContext) -> list[Finding]:
       "client calls no server-side emitter saw although that server is instrumented, and the reverse.")
 def capture_gap(ctx: RuleContext) -> list[Finding]:
     out = []
-    gaps = Path(ctx.store.root) / "integrity" / "completeness.parquet"
+    gaps = Path(ctx.store.root) / COMPLETENESS
     if gaps.exists():
         path = str(gaps).replace("'", "''")
         for r in ctx.rows(f"SELECT * FROM read_parquet('{path}')"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mcp_blackbox.forensics.detections import Finding, RuleContext, finding, rule
 from mcp_blackbox.schema.enums import Severity
+from mcp_blackbox.schema.identity import SERVER_NAME_SQL
 
 
 @rule("token_misuse", "Token audience mismatch; one token at several servers", ("#8", "#18"), Severity.HIGH,
@@ -11,8 +12,8 @@ from mcp_blackbox.schema.enums import Severity
       "one token fingerprint presented to more than one server.")
 def token_misuse(ctx: RuleContext) -> list[Finding]:
     out = []
-    for r in ctx.rows("""
-    SELECT coalesce(server_config_name, server_name, server_url) AS server, server_url, token_audience,
+    for r in ctx.rows(f"""
+    SELECT {SERVER_NAME_SQL} AS server, server_url, token_audience,
            token_fingerprint, min(event_time) AS t, list(event_id ORDER BY event_time)[:20] AS ids
     FROM scope_events
     WHERE token_audience IS NOT NULL AND (server_url IS NOT NULL OR server_config_name IS NOT NULL)
@@ -24,12 +25,12 @@ def token_misuse(ctx: RuleContext) -> list[Finding]:
         out.append(finding("token_misuse", r["t"], {"server": r["server"], "audience": r["token_audience"],
                                                      "token": (r["token_fingerprint"] or "")[:16]}, r["ids"],
                            f"token for audience {r['token_audience']!r} used at {r['server']}"))
-    for r in ctx.rows("""
-    SELECT token_fingerprint, count(DISTINCT coalesce(server_config_name, server_name, server_url)) AS n,
-           list(DISTINCT coalesce(server_config_name, server_name, server_url)) AS servers, min(event_time) AS t,
+    for r in ctx.rows(f"""
+    SELECT token_fingerprint, count(DISTINCT {SERVER_NAME_SQL}) AS n,
+           list(DISTINCT {SERVER_NAME_SQL}) AS servers, min(event_time) AS t,
            list(event_id ORDER BY event_time)[:20] AS ids
     FROM scope_events WHERE token_fingerprint IS NOT NULL GROUP BY token_fingerprint
-    HAVING count(DISTINCT coalesce(server_config_name, server_name, server_url)) > 1
+    HAVING count(DISTINCT {SERVER_NAME_SQL}) > 1
     """):
         out.append(finding("token_misuse", r["t"], {"token": r["token_fingerprint"][:16]}, r["ids"],
                            f"one token used at {r['n']} servers: {', '.join(sorted(r['servers']))}"))
@@ -63,9 +64,9 @@ def identity_spoofing(ctx: RuleContext) -> list[Finding]:
       "Modern Streamable HTTP: the routing headers say one method or tool and the JSON body another "
       "(a gateway policy bypass), or the server answered -32020 HeaderMismatch.")
 def header_mismatch(ctx: RuleContext) -> list[Finding]:
-    rows = ctx.rows("""
+    rows = ctx.rows(f"""
     SELECT event_id, event_time, connection_id, method, tool_name, mcp_method_header, mcp_name_header, src_ip,
-           coalesce(server_config_name, server_name, server_url) AS server
+           {SERVER_NAME_SQL} AS server
     FROM scope_events WHERE list_contains(risk_flags, 'header_mismatch') OR error_code = -32020
     """)
     return [finding("header_mismatch", r["event_time"], {"server": r["server"], "source": r["src_ip"]},

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from mcp_blackbox.schema.errors import MissingExtraError, StoreError
+from mcp_blackbox.schema.layout import CASES, EVENTS, MANIFESTS, QUARANTINE
 
 try:
     import duckdb
 except ModuleNotFoundError as _exc:  # pragma: no cover - depends on the install
     raise MissingExtraError.for_module("duckdb") from _exc  # noqa: EM101
 
-EVENTS_DIR = "events"
-QUARANTINE_DIR = "quarantine"
-MANIFESTS_DIR = "manifests"
-CASES_DIR = "cases"
+# the store layout (`schema/layout.py`), under the names forensics has always used
+EVENTS_DIR: Final = EVENTS
+QUARANTINE_DIR: Final = QUARANTINE
+MANIFESTS_DIR: Final = MANIFESTS
+CASES_DIR: Final = CASES
 
 
 @dataclass

@@ -13,7 +13,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Final
 
+from mcp_blackbox.forensics.edgekinds import EdgeKind
 from mcp_blackbox.schema.arrow import arrow_schema
+from mcp_blackbox.schema.identity import SERVER_KEY as _SERVER_KEY
+from mcp_blackbox.schema.identity import server_key_sql
 
 if TYPE_CHECKING:
     from mcp_blackbox.forensics.store import Store
@@ -45,8 +48,8 @@ UNION ALL
 (SELECT * EXCLUDE (date) FROM raw_events SEMI JOIN dup USING (event_id) {DEDUP_COPIES})
 """
 
-#: A server's identity across emitters: the host's trusted label first, then the self-reported name.
-SERVER_KEY: Final = "coalesce(server_config_name, server_name, server_url, 'unknown')"
+#: A server's identity across emitters (`schema/identity.py`), re-exported for the rules that import it from here.
+SERVER_KEY: Final = _SERVER_KEY
 
 VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     "events": ("Every stored event once (identical copies of an event_id deduplicated; copies with different "
@@ -123,7 +126,7 @@ CREATE OR REPLACE VIEW calls AS
 WITH req AS (SELECT * FROM events WHERE event_type = 'message' AND message_kind = 'request'),
      resp AS (SELECT * FROM events WHERE event_type = 'message' AND message_kind IN ('result', 'error'))
 SELECT req.event_id AS call_event_id, resp.event_id AS response_event_id, req.emitter_role,
-       req.emitter_instance_id, req.connection_id, {SERVER_KEY.replace('server_', 'req.server_')} AS server,
+       req.emitter_instance_id, req.connection_id, {server_key_sql("req")} AS server,
        req.method, req.tool_name, req.target, req.event_time AS start_time, resp.event_time AS end_time,
        coalesce(resp.status, 'pending') AS status, resp.duration_ms, req.arguments_json, req.arguments_sha256,
        resp.result_json, resp.result_sha256, resp.result_size_bytes, req.trace_id,
@@ -197,27 +200,28 @@ SELECT connection_id, min(event_time) AS first_time, max(event_time) AS last_tim
 FROM events GROUP BY connection_id
 """
 
-_EDGES = """
+_EDGES = f"""
 CREATE OR REPLACE VIEW edges AS
-SELECT call_event_id AS src_event_id, response_event_id AS dst_event_id, 'response' AS kind,
+SELECT call_event_id AS src_event_id, response_event_id AS dst_event_id, '{EdgeKind.RESPONSE}' AS kind,
        'jsonrpc_id' AS inferred_by, 1.0 AS confidence FROM calls WHERE response_event_id IS NOT NULL
 UNION ALL
-SELECT c.call_event_id, s.call_event_id, 'client_server', 'trace', 0.95
+SELECT c.call_event_id, s.call_event_id, '{EdgeKind.CLIENT_SERVER}', 'trace', 0.95
 FROM calls c JOIN calls s ON s.trace_id = c.trace_id AND s.method = c.method
  AND c.emitter_role IN ('client', 'host') AND s.emitter_role IN ('server', 'gateway')
  AND coalesce(s.jsonrpc_id, '') = coalesce(c.jsonrpc_id, '')
 WHERE c.trace_id IS NOT NULL
 UNION ALL
-SELECT h.event_id, c.call_event_id, 'host_decision', 'tool_call_id', 0.99
+SELECT h.event_id, c.call_event_id, '{EdgeKind.HOST_DECISION}', 'tool_call_id', 0.99
 FROM events h JOIN calls c ON c.tool_call_id = h.tool_call_id AND c.emitter_role = 'client'
 WHERE h.event_type = 'host' AND h.event_subtype = 'tool_choice'
 UNION ALL
-SELECT p.event_id, e.event_id, CASE WHEN e.event_subtype = 'approval' THEN 'approval' ELSE 'host_decision' END,
+SELECT p.event_id, e.event_id,
+       CASE WHEN e.event_subtype = 'approval' THEN '{EdgeKind.APPROVAL}' ELSE '{EdgeKind.HOST_DECISION}' END,
        'parent_event_id', 1.0
 FROM events e JOIN events p ON p.event_id = e.parent_event_id
 WHERE e.parent_event_id IS NOT NULL AND p.event_type = 'host' AND e.event_type = 'host'
 UNION ALL
-SELECT r.event_id, q.event_id, 'mrtr_round', 'request_state_sha256', 1.0
+SELECT r.event_id, q.event_id, '{EdgeKind.MRTR_ROUND}', 'request_state_sha256', 1.0
 FROM events r JOIN events q ON q.request_state_sha256 = r.request_state_sha256
  AND q.emitter_instance_id = r.emitter_instance_id AND q.message_kind = 'request'
 WHERE r.status = 'input_required' AND r.message_kind = 'result'

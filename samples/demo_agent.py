@@ -88,11 +88,15 @@ async def run_scenario(call: CallTool, relist: Callable[[str], Awaitable[list[st
     return log
 
 
-def server_script(repo: Path, name: str) -> Path:
-    """Path of a demo server's script; a clear error when the checkout lacks samples/."""
-    path = repo / "samples" / "servers" / f"{name}.py"
+#: the demo servers' scripts, installed with the package (mcp_blackbox.samples.servers)
+SERVERS_DIR = Path(__file__).resolve().parent / "servers"
+
+
+def server_script(name: str) -> Path:
+    """Path of a demo server's script (run as `python <script>`); a clear error for an unknown name."""
+    path = SERVERS_DIR / f"{name}.py"
     if not path.exists():
-        msg = f"demo server {path} not found: run the demo from a source checkout (make demo)"
+        msg = f"demo server {name!r} not found in {SERVERS_DIR}"
         raise FileNotFoundError(msg)
     return path
 

@@ -1,6 +1,6 @@
 """Fleet histories for tests and benchmarks: realistic stores with labelled incidents.
 
-    python -m samples.fleetgen --events 1000000 --out /tmp/fleet [--seed 7] [--no-incidents]
+    python -m mcp_blackbox.samples.fleetgen --events 1000000 --out /tmp/fleet [--seed 7] [--no-incidents]
 
 Many hosts, users, agents and servers over 30 days, both protocol eras. Each conversation is what the
 real emitters record: the host's prompt, tool choices and approvals; the client tap's request and
@@ -30,6 +30,7 @@ import pyarrow as pa
 from mcp_blackbox.collector.ingest.parquet_sink import SORT_KEYS, sort_events, write_parquet
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.canonical import tool_catalog_sha256, tool_definition_sha256
+from mcp_blackbox.schema.layout import EVENTS
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 30
@@ -117,7 +118,7 @@ class Fleet:
         for row in self.rows:
             by_day.setdefault(row["event_time"].strftime("%Y-%m-%d"), []).append(row)
         for day, rows in by_day.items():  # one file per day partition, as the collector lays them out
-            target = self.root / "events" / f"date={day}"
+            target = self.root / EVENTS / f"date={day}"
             target.mkdir(parents=True, exist_ok=True)
             table = pa.Table.from_pylist(rows, schema=self.schema)
             # the collector's writer: its sort order, row groups, statistics and page index
@@ -261,7 +262,7 @@ def _compact_days(root: Path) -> None:
     import pyarrow.parquet as pq
 
     schema = arrow_schema()
-    for day in sorted((root / "events").glob("date=*")):
+    for day in sorted((root / EVENTS).glob("date=*")):
         parts = sorted(day.glob("gen-*.parquet"))
         if len(parts) < 2:
             continue
@@ -279,10 +280,10 @@ def generate_store(root: Path, n_events: int, seed: int = 0, incidents: bool = T
     Events are written in chunks (one file per day per chunk, like a collector's batches); `compact` then
     merges each day into one file, the layout `mcp-blackbox compact` produces.
     """
-    from samples.fleetgen_incidents import inject_all
+    from mcp_blackbox.samples.fleetgen_incidents import inject_all
 
     root = Path(root)
-    (root / "events").mkdir(parents=True, exist_ok=True)
+    (root / EVENTS).mkdir(parents=True, exist_ok=True)
     fleet = Fleet(root, n_events, seed)
     if incidents:
         inject_all(fleet)
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def iter_rules() -> Iterator[str]:
     """Rule ids the generator injects."""
-    from samples.fleetgen_incidents import INJECTORS
+    from mcp_blackbox.samples.fleetgen_incidents import INJECTORS
 
     yield from INJECTORS
 

@@ -6,6 +6,7 @@ Each enum is a `StrEnum`, so it serialises as its plain string value in JSON, Ar
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class EventType(StrEnum):
@@ -140,3 +141,13 @@ class Severity(StrEnum):
     MEDIUM = "medium"
     HIGH = "high"
     CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe (critical) … 4 for info: the order findings are listed and compared in."""
+        return SEVERITY_ORDER.index(self)
+
+
+#: Most severe first (findings lists, `detect --fail-on`, the TUI's severity counts).
+SEVERITY_ORDER: Final[tuple[Severity, ...]] = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW,
+                                               Severity.INFO)

@@ -34,12 +34,6 @@ class StoreError(BlackboxError):
     """The store is missing, unreadable, or not a store."""
 
 
-class IntegrityError(BlackboxError):
-    """The evidence does not verify (edited, deleted, inserted or reordered files)."""
-
-    exit_code = 1
-
-
 class MissingExtraError(BlackboxError):
     """An optional dependency is not installed; says which extra brings it."""
 

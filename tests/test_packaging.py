@@ -44,11 +44,14 @@ def test_user_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_non_editable_install_in_a_fresh_venv(tmp_path: Path) -> None:
+    """`pip install .[demo]` (not editable) then the demo from a directory that is not the checkout."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([str(py), "-m", "pip", "install", "-q", str(REPO)], check=True, env=env, timeout=600)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | {"TMPDIR": str(scratch)}
+    subprocess.run([str(py), "-m", "pip", "install", "-q", f"{REPO}[demo]"], check=True, env=env, timeout=900)
     out = subprocess.run([str(env_dir / "bin" / "mcp-blackbox"), "--version"], capture_output=True, text=True,
                          check=True, cwd=tmp_path, env=env)
     assert out.stdout.strip().startswith("mcp-blackbox 0.")
@@ -58,3 +61,17 @@ def test_non_editable_install_in_a_fresh_venv(tmp_path: Path) -> None:
                          "from mcp_blackbox.schema.docs import JSON_SCHEMA_PATH; print(JSON_SCHEMA_PATH.exists())"],
                         capture_output=True, text=True, cwd=tmp_path, env=env, check=True)
     assert ok.stdout.strip() == "True"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    demo = subprocess.run([str(env_dir / "bin" / "mcp-blackbox"), "demo", "--no-tui", "--store", "store"],
+                          capture_output=True, text=True, cwd=elsewhere, timeout=600, check=False,
+                          env=env | {"MCP_BLACKBOX_SIGNING_KEY": str(tmp_path / "key.pem")})
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "injection_chain" in demo.stdout and "action chain of conversation conv-demo-incident" in demo.stdout
+    assert (elsewhere / "store" / "events").is_dir()
+    # the servers ran from the installed package, not from this checkout
+    spawned = subprocess.run([str(py), "-c", "from mcp_blackbox.samples.demo_agent import server_script; "
+                              "print(server_script('helpdesk'))"], capture_output=True, text=True, cwd=elsewhere,
+                             env=env, check=True)
+    assert Path(spawned.stdout.strip()).is_relative_to(env_dir) and str(REPO) not in spawned.stdout
+    assert not list(scratch.glob("mcp-blackbox-demo-*")), "the demo left its temporary spool behind"

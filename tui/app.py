@@ -7,7 +7,6 @@ and the detection suite fills the Findings tab when it is done.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import Callable
@@ -35,11 +34,15 @@ from textual.widgets import (
 from textual.widgets.tree import TreeNode
 
 from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
+from mcp_blackbox.forensics.cosai import describe
 from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
-from mcp_blackbox.forensics.output import csv_cell
-from mcp_blackbox.forensics.safe import has_hidden, inert, json_text
+from mcp_blackbox.forensics.edgekinds import EdgeKind
+from mcp_blackbox.forensics.export_result import export_query_result
+from mcp_blackbox.forensics.overview import COUNT_DIMS, overview
+from mcp_blackbox.forensics.safe import has_hidden, inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
 from mcp_blackbox.forensics.views import DEDUP
+from mcp_blackbox.schema.enums import SEVERITY_ORDER
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.tui.cases import Case, case_dir
 from mcp_blackbox.tui.data import Bench
@@ -60,17 +63,7 @@ CSS = """
 EventDetail, HelpScreen, NoteScreen { align: center middle; }
 """
 
-COSAI = {"#1": "Identity Spoofing", "#2": "Tool Poisoning", "#3": "Full Schema Poisoning",
-         "#4": "Resource Content Poisoning", "#5": "Typosquatting/Confusion", "#6": "Shadow MCP Servers",
-         "#8": "Privilege Escalation / Confused Deputy", "#9": "Insecure Human-in-the-Loop",
-         "#11": "Prompt Injection", "#13": "Consent Fatigue", "#14": "Resource Exhaustion & Denial of Wallet",
-         "#15": "Invisible Agent Activity", "#16": "Credential/Token Theft", "#18": "OAuth/Legacy Auth Weaknesses",
-         "#19": "Session/Token/Handle Leakage", "#20": "Excessive Permissions", "#21": "Command Injection",
-         "#22": "File System Exposure/Path Traversal", "#23": "Insufficient Integrity Checks",
-         "#24": "Data Exfiltration & Corruption", "#25": "Supply Chain Compromise", "#27": "Protocol Security Gaps",
-         "#32": "Dependency/Update Attack (rug pull)", "#33": "Payload Limit/DoS", "#34": "Lack of Observability"}
-_COUNT_DIMS = (("server", "coalesce(server_config_name, server_name)"), ("tool", "tool_name"),
-               ("agent", "agent_id"), ("user", "user_id"))
+_COUNT_DIMS = COUNT_DIMS
 
 
 class InvestigatorApp(App[int]):
@@ -153,56 +146,14 @@ class InvestigatorApp(App[int]):
 
     # -- overview ---------------------------------------------------------------------------------
 
-    def _window_sql(self) -> tuple[str, list[Any]]:
-        if self.window is None:
-            return "true", []
-        return "event_time >= ? AND event_time <= ?", [self.window[0], self.window[1]]
-
     @work(thread=True, exclusive=True, group="overview")
     def load_overview(self) -> None:
-        where, params = self._window_sql()
-        # raw_events: the first screen needs no deduplication; count/min/max come from Parquet statistics
-        head = self.bench.query(f"SELECT count(*), min(event_time), max(event_time), epoch_us(min(event_time)), "  # noqa: S608
-                                f"epoch_us(max(event_time)) FROM raw_events WHERE {where}", params, prepared=False)
-        total, first, last, first_us, last_us = head.rows[0]
-        buckets: list[float] = []
-        conns = 0
-        if first is not None and last is not None:
-            if self.full_window is None:
-                self.full_window = (first, last)
-            # integer microseconds: interval arithmetic per row made this scan 14× slower (2.2 s on 10M events);
-            # the connection count rides on the same scan (the empty grouping set). Divided by the bucket
-            # width, never multiplied: `(t - first) * 60` overflows INT64 once the range spans ~4,900 years
-            # (one event dated 9999-12-31 crashed the first screen)
-            width = -(-max(last_us - first_us, 1) // 60)  # ceil: 60 buckets cover the range
-            hist = self.bench.query(
-                f"SELECT least(59, (epoch_us(event_time) - ?) // ?) AS b, count(*) AS n, "  # noqa: S608
-                f"count(DISTINCT connection_id) AS conns, grouping(b) = 1 AS whole FROM raw_events WHERE {where} "
-                f"GROUP BY GROUPING SETS ((b), ())", [first_us, width, *params],
-                prepared=False)
-            counts: dict[int, int] = {}
-            for b, n, distinct, whole in hist.rows:
-                if whole:
-                    conns = int(distinct)
-                else:
-                    counts[int(b)] = int(n)
-            buckets = [float(counts.get(i, 0)) for i in range(60)]
-        # one scan for all four dimensions (grouping sets) instead of four
-        cols = ", ".join(f"{expr} AS {dim}" for dim, expr in _COUNT_DIMS)
-        sets = ", ".join(f"({dim})" for dim, _ in _COUNT_DIMS)
-        grouped = self.bench.query(
-            f"SELECT {cols}, count(*) AS n FROM raw_events WHERE {where} "  # noqa: S608
-            f"GROUP BY GROUPING SETS ({sets})", params, prepared=False).rows
-        dims: dict[str, list[tuple[Any, ...]]] = {dim: [] for dim, _ in _COUNT_DIMS}
-        for row in grouped:
-            values, n = row[: len(_COUNT_DIMS)], row[-1]
-            # exactly one dimension is grouped per row; its value may be NULL (not shown)
-            for (dim, _), value in zip(_COUNT_DIMS, values, strict=True):
-                if value is not None:
-                    dims[dim].append((value, n))
-        for dim in dims:
-            dims[dim] = sorted(dims[dim], key=lambda r: (-r[1], str(r[0])))[:50]  # ties in a stable order
-        self.call_from_thread(self._show_overview, total, first, last, conns, buckets, dims)
+        # the queries are forensics' (`forensics/overview.py`); they run on this bench's cancellable cursors
+        view = overview(lambda sql, params: self.bench.query(sql, params, prepared=False).rows, self.window)
+        if view.first is not None and view.last is not None and self.full_window is None:
+            self.full_window = (view.first, view.last)
+        self.call_from_thread(self._show_overview, view.total, view.first, view.last, view.connections,
+                              view.buckets, view.dims)
 
     def _show_overview(self, total: int, first: datetime | None, last: datetime | None, conns: int,
                        buckets: list[float], dims: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -278,10 +229,10 @@ class InvestigatorApp(App[int]):
         sev = self.query_one("#count-severity", DataTable)
         sev.clear(columns=True)
         sev.add_columns("severity", "findings")
-        for level in ("critical", "high", "medium", "low", "info"):
+        for level in SEVERITY_ORDER:
             n = sum(1 for f in findings if str(f.severity) == level)
             if n:
-                sev.add_row(Text(level, style=SEVERITY_STYLE[level]), str(n), key=f"severity\x00{level}")
+                sev.add_row(Text(str(level), style=SEVERITY_STYLE[level]), str(n), key=f"severity\x00{level}")
         self.notify(f"{len(findings)} findings")
         self.log(f"detections took {seconds:.2f}s")
         if self.focus_finding:
@@ -298,7 +249,7 @@ class InvestigatorApp(App[int]):
         if finding is None:
             return
         rule = all_rules().get(finding.rule_id)
-        threats = "; ".join(f"{t} {COSAI.get(t, '')}" for t in finding.cosai_threats)
+        threats = describe(finding.cosai_threats)
         text = Text()
         text.append(f"{finding.title}\n", style="bold")
         text.append(f"CoSAI: {threats}\n", style="cyan")
@@ -534,7 +485,7 @@ class InvestigatorApp(App[int]):
             return
         tree: Tree[str] = self.query_one("#chain-tree", Tree)
         current = tree.cursor_node.data if tree.cursor_node else None
-        edges = [e for e in self.chain.edges if e.kind == "data_flow"
+        edges = [e for e in self.chain.edges if e.kind == EdgeKind.DATA_FLOW
                  and (e.src_event_id if forward else e.dst_event_id) in self._call_ids(current)]
         if not edges:
             self.notify("no data-flow edge " + ("from" if forward else "into") + " this call")
@@ -560,7 +511,7 @@ class InvestigatorApp(App[int]):
             return set()
         ids = {event_id}
         for e in self.chain.edges:
-            if e.kind == "response" and event_id in (e.src_event_id, e.dst_event_id):
+            if e.kind == EdgeKind.RESPONSE and event_id in (e.src_event_id, e.dst_event_id):
                 ids |= {e.src_event_id, e.dst_event_id}
         return ids
 
@@ -625,22 +576,7 @@ class InvestigatorApp(App[int]):
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             return
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stem = out_dir / f"query-{time.strftime('%Y%m%dT%H%M%S')}"
-        # the CLI's policy (forensics/output.py): CSV inert and formula-guarded, JSONL exact with escapes
-        with open(stem.with_suffix(".csv"), "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([csv_cell(c) for c in columns])
-            writer.writerows([csv_cell(v) for v in row] for row in rows)
-        with open(stem.with_suffix(".jsonl"), "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json_text(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.table({c: [None if v is None else str(v) for v in col] for c, col in
-                          zip(columns, zip(*rows, strict=True) if rows else [[] for _ in columns], strict=True)})
-        pq.write_table(table, stem.with_suffix(".parquet"))
+        stem = export_query_result(out_dir, columns, rows)
         self.notify(f"exported {len(rows):,} rows to {stem}.{{csv,jsonl,parquet}}")
 
     # -- case work, live, misc --------------------------------------------------------------------

@@ -1,8 +1,6 @@
 """Case work: stars and notes on events and findings, kept under STORE/cases/ — never in the evidence.
 
-A case is one JSON file (`STORE/cases/<name>.json`), rewritten atomically. A case bundle
-(`export_bundle`) is a directory with the starred events (JSONL, as stored), the notes, the findings
-and the manifest hashes the store's files verify against, so a ticket can carry proof.
+A case is one JSON file (`STORE/cases/<name>.json`), rewritten atomically.
 
 Case files are written inside the store only: `STORE/cases` (or `cases/exports`, or a case file) being a
 symbolic link is refused with a clear message rather than followed, and a case file that is not valid
@@ -11,7 +9,6 @@ case JSON stops the bench with a message naming it (it is the investigator's wor
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -21,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from mcp_blackbox.schema.errors import StoreError
+from mcp_blackbox.schema.layout import cases_dir
 from mcp_blackbox.schema.textsafe import inert
 
 
 def case_dir(store: Path, *parts: str) -> Path:
     """`STORE/cases[/parts…]`, refusing any symbolic link on the way (writes must stay inside the store)."""
-    path = store / "cases"
+    path = cases_dir(store)
     for part in ("", *parts):
         path = path / part if part else path
         if path.is_symlink():
@@ -113,19 +111,3 @@ class Case:
             self.queries.append(sql)
             self.save()
 
-
-def export_bundle(case: Case, store_root: Path, events: list[dict[str, Any]], findings: list[dict[str, Any]],
-                  out: Path) -> Path:
-    """Write a case bundle directory; returns its path."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "events.jsonl", "w", encoding="utf-8") as fh:
-        for event in events:
-            fh.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-    (out / "findings.json").write_text(json.dumps(findings, default=str, indent=1), encoding="utf-8")
-    (out / "notes.json").write_text(json.dumps({"stars": case.stars, "notes": case.notes}, indent=1),
-                                    encoding="utf-8")
-    manifests = []
-    for path in sorted((store_root / "manifests").glob("*.json")):
-        manifests.append({"manifest": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
-    (out / "manifests.json").write_text(json.dumps(manifests, indent=1), encoding="utf-8")
-    return out

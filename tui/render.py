@@ -15,9 +15,10 @@ from rich.text import Text
 from textual.widgets import Input
 
 from mcp_blackbox.forensics.safe import has_hidden, inert
+from mcp_blackbox.schema.enums import Severity
 
-SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
+SEVERITY_STYLE: dict[str, str] = {Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red",
+                                  Severity.MEDIUM: "yellow", Severity.LOW: "cyan", Severity.INFO: "dim"}
 
 
 def stamp(value: datetime) -> str:

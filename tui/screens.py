@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from mcp_blackbox.forensics.safe import inert
+from mcp_blackbox.schema.identity import server_key
 from mcp_blackbox.tui.render import SafeInput, pretty_event
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class EventDetail(ModalScreen[None]):
     def action_diff(self) -> None:
         sha = self.row.get("tool_definition_sha256")
         tool = self.row.get("tool_name")
-        server = self.row.get("server_config_name") or self.row.get("server_name")
+        server = server_key(self.row)  # the identity `tool_versions.server` is keyed by (URL-only servers too)
         target = self.query_one("#detail-diff", Static)
         if not (sha and tool):
             target.update(Text("no tool definition on this event (open a tools/call request or a catalog event)"))

@@ -52,14 +52,17 @@ from mcp_blackbox.schema.enums import PayloadMode
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.payload import DEFAULT_MAX_PAYLOAD_BYTES
 from mcp_blackbox.schema.redaction import RedactionPolicy
+from mcp_blackbox.schema.transport import DEFAULT_TOPIC as DEFAULT_TOPIC  # re-exported
+from mcp_blackbox.schema.transport import SINK_PREFIXES, spool_url
 
 ENV_PREFIX = "MCP_BLACKBOX_"
-DEFAULT_TOPIC = "mcp-blackbox.events"
 HASH_KEY_ENV = ENV_PREFIX + "HASH_KEY"
 HASH_KEY_FILE_ENV = ENV_PREFIX + "HASH_KEY_FILE"
 MIN_HASH_KEY_BYTES = 16
+#: tables of the one settings file that belong to other components
+OTHER_SECTIONS = ("collect", "forensics")
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 
 def state_dir() -> Path:
@@ -163,6 +166,8 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
                                         **_kafka_options(dict(value), dict(os.environ) if environ is None else environ)}
         elif key == "servers" and where == "config file":
             changes["server_overrides"] = {str(k): dict(v) for k, v in dict(value).items()}
+        elif key in OTHER_SECTIONS and where == "config file":
+            continue  # the collector's and forensics' tables of the shared file (`schema/settings.py`)
         else:
             msg = f"{where}: unknown setting {key!r}"
             raise UsageError(msg)
@@ -265,8 +270,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, sink: str | None 
     if sink:
         config = replace(config, sink=sink)
     if not config.sink:
-        config = replace(config, sink=f"spool://{state_dir() / 'spool'}")
-    if not config.sink.startswith(("kafka://", "spool://")):
+        config = replace(config, sink=spool_url(state_dir() / "spool"))
+    if not config.sink.startswith(SINK_PREFIXES):
         msg = f"sink must be kafka://host:port[,host:port]/topic or spool:///dir, not {config.sink!r}"
         raise UsageError(msg)
     return config

@@ -43,7 +43,7 @@ from mcp_blackbox.schema.model import AuditEvent
 from mcp_blackbox.schema.payload import capture_payload
 from mcp_blackbox.schema.redaction import Redactor
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 _BATCH = 512
 _FIELD_NAMES = frozenset(AuditEvent.model_fields)

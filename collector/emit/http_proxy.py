@@ -45,7 +45,7 @@ from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer, new_spa
 from mcp_blackbox.schema.enums import Direction, EventType, TraceSource, Transport
 from mcp_blackbox.schema.errors import UsageError
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -31,7 +31,6 @@ from mcp_blackbox.schema.enums import (
 )
 from mcp_blackbox.schema.ids import uuid7
 
-MODERN_VERSION_PREFIX = "2026-"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"

@@ -31,7 +31,7 @@ from mcp_blackbox.collector.emit.normalizer import (
 )
 from mcp_blackbox.schema.enums import Direction, EmitterRole, TraceSource, Transport
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 
 def _wire(message: Any) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from mcp_blackbox.collector.emit.emitter import Emitter, default_emitter
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
 from mcp_blackbox.schema.enums import Direction, EmitterRole, EventType, Transport
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -27,10 +27,10 @@ from urllib.parse import unquote, urlsplit
 
 from mcp_blackbox.collector.spool import SpoolWriter, list_segments, list_writers, read_records
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.transport import DEFAULT_TOPIC, KAFKA_PREFIX, KAFKA_SCHEME, SPOOL_PREFIX
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
-DEFAULT_TOPIC = "mcp-blackbox.events"
 
 
 class SinkError(Exception):
@@ -76,7 +76,7 @@ class KafkaTarget:
 def parse_kafka_url(url: str) -> KafkaTarget:
     """`kafka://h1:9092,h2:9092/topic` → bootstrap servers and topic (default mcp-blackbox.events)."""
     parts = urlsplit(url)
-    if parts.scheme != "kafka" or not parts.netloc:
+    if parts.scheme != KAFKA_SCHEME or not parts.netloc:
         msg = f"Kafka sink must look like kafka://host:port[,host:port]/topic, not {url!r}"
         raise UsageError(msg)
     topic = parts.path.strip("/") or DEFAULT_TOPIC
@@ -363,9 +363,9 @@ def _close_quietly(producer: Any) -> None:
 
 def open_sink(url: str, writer_id: str, *, overflow_dir: Path, kafka_options: dict[str, Any] | None = None) -> Sink:
     """A sink for `spool:///dir` or `kafka://host:port/topic`."""
-    if url.startswith("spool://"):
+    if url.startswith(SPOOL_PREFIX):
         return SpoolSink(_spool_path(url), writer_id)
-    if url.startswith("kafka://"):
+    if url.startswith(KAFKA_PREFIX):
         return KafkaSink(url, writer_id, overflow_dir, kafka_options)
     msg = f"unknown sink {url!r}: use spool:///dir or kafka://host:port/topic"
     raise UsageError(msg)

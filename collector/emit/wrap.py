@@ -40,8 +40,9 @@ from mcp_blackbox.collector.emit.identity import resolve_identity
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
 from mcp_blackbox.schema.enums import Direction, EmitterRole, Transport
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.transport import spool_url
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 _CHUNK = 1 << 16
@@ -112,7 +113,7 @@ def open_emitter(role: EmitterRole, component: str, config: CaptureConfig, **sta
     try:
         return Emitter(role, component, config=config, install_signal_handler=False, **static)
     except OSError as exc:
-        fallback = dataclasses.replace(config, sink=f"spool://{config.spool_fallback_dir}")
+        fallback = dataclasses.replace(config, sink=spool_url(config.spool_fallback_dir))
         log.warning("mcp-blackbox %s: sink %s unusable (%s); recording to spool %s instead", component,
                     config.sink, exc.strerror or exc, config.spool_fallback_dir)
         try:

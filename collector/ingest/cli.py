@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from mcp_blackbox.schema.errors import UsageError
-
-DEFAULT_GROUP = "mcp-blackbox-collector"
+from mcp_blackbox.schema.settings import DEFAULT_GROUP
+from mcp_blackbox.schema.transport import KAFKA_PREFIX
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=Path, help="store directory, created if missing (required)")
     parser.add_argument("--export-public-key", action="store_true",
                         help="print the manifest signing key's public half (PEM; key created if missing) and exit")
-    parser.add_argument("--group", default=DEFAULT_GROUP, help=f"Kafka consumer group (default {DEFAULT_GROUP})")
+    parser.add_argument("--group", help=f"Kafka consumer group (default {DEFAULT_GROUP})")
     parser.add_argument("--until-idle", type=float, metavar="SECONDS",
                         help="exit after SECONDS with nothing new (default: run until SIGTERM/SIGINT)")
     parser.add_argument("--key", type=Path, help="Ed25519 signing key (PEM; created on first use). Default: "
@@ -29,9 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flush-idle", type=float, default=1.0, help="flush after this many idle seconds")
     parser.add_argument("--max-record-bytes", type=int, help="quarantine records larger than this unread")
     parser.add_argument("--max-poll-records", type=int, default=20_000, help="records per Kafka poll")
-    parser.add_argument("--client", choices=["auto", "kafka-python", "confluent"], default="auto",
+    parser.add_argument("--client", choices=["auto", "kafka-python", "confluent"],
                         help="Kafka client library: confluent (librdkafka, optional, fastest) when installed, "
                         "else kafka-python")
+    parser.add_argument("--config", metavar="TOML", help="settings file ([collect], [kafka]: TLS/SASL); default: "
+                        "$MCP_BLACKBOX_CONFIG. Flags > MCP_BLACKBOX_COLLECT_*/MCP_BLACKBOX_KAFKA_* > file")
     parser.add_argument("--session-timeout-ms", type=int, default=45_000, help="Kafka group session timeout")
     parser.add_argument("--instance-id", help="static group membership id (KIP-345): a restart keeps the "
                         "partitions without a rebalance wait")
@@ -53,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(public_pem(load_or_create_key(args.key).public_key()).decode())
         return 0
+    from mcp_blackbox.schema.settings import CollectorSettings  # local: pydantic-settings only when collecting
+
+    settings_ = CollectorSettings.load(args.config, source=args.source, store=args.store, group=args.group,
+                                       client=args.client)
+    args.source, args.store, args.group, args.client = settings_.source, settings_.store, settings_.group, \
+        settings_.client
     if not args.source or args.store is None:
-        msg = "--source and --store are required"
+        msg = "--source and --store are required (flags, MCP_BLACKBOX_COLLECT_SOURCE/STORE or [collect])"
         raise UsageError(msg)
-    if os.environ.get("MCP_BLACKBOX_DEBUG"):
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     if args.until_idle is not None and args.until_idle < 0:
         msg = "--until-idle must be >= 0"
         raise UsageError(msg)
@@ -65,9 +71,12 @@ def run(args: argparse.Namespace) -> int:
         msg = f"--store {args.store} is not a directory"
         raise UsageError(msg)
     source = open_source(args.source, args.group, max_poll_records=args.max_poll_records, client=args.client,
-                         session_timeout_ms=args.session_timeout_ms, instance_id=args.instance_id) \
-        if args.source.startswith("kafka://") else open_source(args.source, args.group, args.max_poll_records)
+                         security=settings_.kafka, session_timeout_ms=args.session_timeout_ms,
+                         instance_id=args.instance_id) \
+        if args.source.startswith(KAFKA_PREFIX) else open_source(args.source, args.group, args.max_poll_records)
     stats = sys.stderr.isatty() if args.stats is None else args.stats
+    if stats:  # the stats lines are the consumer's INFO records (logging is set up by the CLI)
+        logging.getLogger("mcp_blackbox.collector.ingest.consumer").setLevel(logging.INFO)
     settings = Settings(flush_rows=args.flush_rows, flush_seconds=args.flush_seconds,
                         flush_idle_seconds=args.flush_idle,
                         max_record_bytes=args.max_record_bytes or DEFAULT_MAX_RECORD_BYTES,

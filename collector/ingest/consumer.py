@@ -13,8 +13,8 @@ Exactly once, by construction:
 
 from __future__ import annotations
 
+import logging
 import signal
-import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -32,6 +32,7 @@ from mcp_blackbox.collector.ingest.sources import Batch, Source
 from mcp_blackbox.collector.ingest.storefs import StoreFiles, files_by_prefix, remove_manifest_temps
 from mcp_blackbox.schema.model import MAX_STRING_BYTES, utc_now
 
+log = logging.getLogger(__name__)
 FLUSH_WORKERS = 2
 
 
@@ -321,9 +322,9 @@ class Collector:
             if lag is not None:
                 lags.append(f"p{part}={lag}")
         t = self.totals
-        print(f"mcp-blackbox collect: {t['records']} records, {rate:,.0f}/s, {t['events']} stored, "
-              f"{t['quarantined']} quarantined, {t['files']} files, lag {' '.join(lags) or '-'}",
-              file=sys.stderr, flush=True)
+        # `--stats` lines are log records of this module at INFO (the collect command enables them)
+        log.info("mcp-blackbox collect: %d records, %s/s, %d stored, %d quarantined, %d files, lag %s",
+                 t["records"], f"{rate:,.0f}", t["events"], t["quarantined"], t["files"], " ".join(lags) or "-")
 
     def summary(self) -> dict[str, Any]:
         """Counters for the final line."""

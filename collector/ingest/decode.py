@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-import sys
 import threading
 import types
 import typing
@@ -56,6 +56,7 @@ from mcp_blackbox.schema.errors import ValidationFailed
 from mcp_blackbox.schema.model import MAX_STRING_BYTES, REQUIRED_FIELDS, AuditEvent, Sha256Hex, format_time
 from mcp_blackbox.schema.wire import parse_event
 
+log = logging.getLogger(__name__)
 #: Default cap on one record's bytes (a Kafka value or a spool line); larger ones are quarantined unread.
 DEFAULT_MAX_RECORD_BYTES = MAX_STRING_BYTES + 1024 * 1024
 #: No MCP event predates the protocol's first revision (2024-11-05); an earlier event_time is quarantined.
@@ -327,7 +328,7 @@ def _duck_parse(text: Any) -> pa.Table | None:
         parsed = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
     except duckdb.Error as exc:
         # Not expected (try() absorbs bad records), but never fatal: the strict path decodes everything.
-        print(f"mcp-blackbox collect: canonical fast path off for one batch: {describe(exc)}", file=sys.stderr)
+        log.warning("mcp-blackbox collect: canonical fast path off for one batch: %s", describe(exc))
         return None
     finally:
         con.unregister("mcp_blackbox_lines")
@@ -360,8 +361,8 @@ class Decoder:
         except _UNFORESEEN as exc:
             # The type and a capped, escaped message only: a log line must not replay a record's content.
             why = safe_reason(describe(exc))[:120]
-            print(f"mcp-blackbox collect: columnar decode failed ({why}); decoding this batch of {len(values)} "
-                  "records one by one", file=sys.stderr)
+            log.warning("mcp-blackbox collect: columnar decode failed (%s); decoding this batch of %d records "
+                        "one by one", why, len(values))
             return self._decode_each(values, ingest_time)
 
     def _decode_each(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:

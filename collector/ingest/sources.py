@@ -8,9 +8,8 @@ binding) — the collector needs only poll, seek, commit, ownership and rebalanc
 from __future__ import annotations
 
 import importlib.util
-import sys
+import logging
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,11 @@ from urllib.parse import urlparse
 
 from mcp_blackbox.collector.spool import SpoolRecord, list_writers, read_records
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.settings import KafkaSettings
+from mcp_blackbox.schema.transport import DEFAULT_TOPIC, KAFKA_SCHEME, SPOOL_SCHEME
 
-DEFAULT_TOPIC = "mcp-blackbox.events"
+log = logging.getLogger(__name__)
+
 Callback = Callable[[list[str]], None]
 
 
@@ -95,7 +97,7 @@ class KafkaSource:
                 try:
                     on_revoked(parts)
                 except BaseException:
-                    traceback.print_exc()
+                    log.exception("mcp-blackbox collect: partition revocation failed")
                     raise
                 finally:
                     source._in_callback = False
@@ -109,7 +111,7 @@ class KafkaSource:
                     on_assigned(parts)
                 except BaseException:
                     # kafka-python replaces the error with a generic one; keep the real cause visible.
-                    traceback.print_exc()
+                    log.exception("mcp-blackbox collect: partition assignment failed")
                     raise
                 finally:
                     source._in_callback = False
@@ -161,8 +163,8 @@ class KafkaSource:
         except KafkaError as exc:
             # The store, not Kafka, is the record of what is durable; a failed commit only costs a
             # re-read that the manifests then skip.
-            print(f"mcp-blackbox collect: offset commit failed ({type(exc).__name__}); the store stays "
-                  "authoritative", flush=True, file=sys.stderr)
+            log.warning("mcp-blackbox collect: offset commit failed (%s); the store stays authoritative",
+                        type(exc).__name__)
 
     def owns(self, partition: str) -> bool:
         return partition in self._assigned
@@ -250,14 +252,15 @@ class SpoolSource:
 
 
 def open_source(url: str, group: str, max_poll_records: int = 20_000, client: str = "auto",
-                **kafka_options: Any) -> Source:
+                security: KafkaSettings | None = None, **kafka_options: Any) -> Source:
     """`kafka://host:port[,host:port]/topic` or `spool:///dir` (or a plain directory path).
 
     `client` picks the Kafka library: `kafka-python` (always installed), `confluent` (librdkafka,
-    optional, much faster fetch path) or `auto` (confluent when installed).
+    optional, much faster fetch path) or `auto` (confluent when installed). `security` (TLS/SASL) is
+    translated into the chosen library's option names.
     """
     parsed = urlparse(url)
-    if parsed.scheme == "kafka":
+    if parsed.scheme == KAFKA_SCHEME:
         topic = parsed.path.lstrip("/") or DEFAULT_TOPIC
         if not parsed.netloc:
             msg = f"kafka source {url!r} needs host:port, e.g. kafka://localhost:9092/{DEFAULT_TOPIC}"
@@ -268,13 +271,17 @@ def open_source(url: str, group: str, max_poll_records: int = 20_000, client: st
             if not sources_confluent.available():
                 msg = "--client confluent needs the confluent-kafka package: pip install confluent-kafka"
                 raise UsageError(msg)
+            if security is not None:
+                kafka_options["extra"] = {**security.librdkafka(), **kafka_options.get("extra", {})}
             return sources_confluent.ConfluentSource(parsed.netloc, topic, group, max_poll_records=max_poll_records,
                                                      **kafka_options)
         if client not in ("auto", "kafka-python"):
             msg = f"unknown --client {client!r}: use auto, kafka-python or confluent"
             raise UsageError(msg)
+        if security is not None:
+            kafka_options["extra"] = {**security.kafka_python(), **kafka_options.get("extra", {})}
         return KafkaSource(parsed.netloc, topic, group, max_poll_records=max_poll_records, **kafka_options)
-    if parsed.scheme == "spool":
+    if parsed.scheme == SPOOL_SCHEME:
         return SpoolSource(Path(parsed.netloc + parsed.path), max_poll_records)
     if parsed.scheme == "":
         return SpoolSource(Path(url), max_poll_records)

@@ -9,10 +9,12 @@ flush-on-revoke and offset commits happen inline.
 
 from __future__ import annotations
 
-import sys
+import logging
 from typing import Any
 
 from mcp_blackbox.collector.ingest.sources import Batch, Callback, _noop
+
+log = logging.getLogger(__name__)
 
 
 def available() -> bool:
@@ -94,7 +96,7 @@ class ConfluentSource:
         batches: dict[int, Batch] = {}
         for msg in messages:
             if msg.error() is not None:
-                print(f"mcp-blackbox collect: kafka: {msg.error()}", file=sys.stderr, flush=True)
+                log.warning("mcp-blackbox collect: kafka: %s", msg.error())
                 continue
             part = msg.partition()
             batch = batches.get(part)
@@ -123,8 +125,7 @@ class ConfluentSource:
             self.consumer.commit(offsets=owned, asynchronous=False)
         except KafkaException as exc:
             # The store, not Kafka, records what is durable; a failed commit only costs a skipped re-read.
-            print(f"mcp-blackbox collect: offset commit failed ({exc}); the store stays authoritative",
-                  file=sys.stderr, flush=True)
+            log.warning("mcp-blackbox collect: offset commit failed (%s); the store stays authoritative", exc)
 
     def owns(self, partition: str) -> bool:
         return partition in self._assigned

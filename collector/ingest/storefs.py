@@ -1,5 +1,7 @@
 """Store layout and durable file operations (temp file → fsync → rename → fsync directory).
 
+The names below are defined once in `mcp_blackbox.schema.layout` (forensics and the TUI read them too):
+
 ```
 STORE/events/date=YYYY-MM-DD/<source>-<partition>-<first>-<last>.parquet      valid events
 STORE/quarantine/date=YYYY-MM-DD/<source>-<partition>-<first>-<last>.parquet  rejected records
@@ -19,14 +21,16 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Final
 
-EVENTS: Final = "events"
-QUARANTINE: Final = "quarantine"
-RUNS: Final = "integrity/runs"
-MANIFESTS: Final = "manifests"
-KEYS: Final = "keys"
-TMP_PREFIX: Final = ".tmp-"
+# re-exported (`X as X`): the collector's modules import the layout from here
+from mcp_blackbox.schema.layout import EVENTS as EVENTS
+from mcp_blackbox.schema.layout import INTEGRITY
+from mcp_blackbox.schema.layout import KEYS as KEYS
+from mcp_blackbox.schema.layout import MANIFESTS as MANIFESTS
+from mcp_blackbox.schema.layout import QUARANTINE as QUARANTINE
+from mcp_blackbox.schema.layout import RUNS as RUNS
+from mcp_blackbox.schema.layout import TMP_PREFIX as TMP_PREFIX
+
 _SAFE = re.compile(r"[^A-Za-z0-9_.]")
 
 
@@ -124,7 +128,7 @@ def data_files(root: Path) -> list[str]:
 def temp_files(root: Path) -> list[Path]:
     """Leftover temp files from interrupted writes."""
     out: list[Path] = []
-    for top in (EVENTS, QUARANTINE, RUNS, MANIFESTS, "integrity"):
+    for top in (EVENTS, QUARANTINE, RUNS, MANIFESTS, INTEGRITY):
         base = root / top
         if base.is_dir():
             out.extend(p for p in base.rglob(f"{TMP_PREFIX}*"))

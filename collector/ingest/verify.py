@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -316,10 +315,3 @@ def pin_keys(root: Path, public_keys: list[Path], known_stores: Path | None = No
     add_pins(known, ids, [k for k in (load_public_key(p) for p in public_keys) if fingerprint(k) not in have])
     return known
 
-
-def stderr_progress(message: str) -> None:
-    """Progress on a terminal only."""
-    from mcp_blackbox.schema.textsafe import inert  # file names in progress lines are attacker-chosen
-
-    if sys.stderr.isatty():
-        print(f"\r{inert(message)}", end="", file=sys.stderr, flush=True)

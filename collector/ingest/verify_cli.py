@@ -62,9 +62,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
+def stderr_progress(message: str) -> None:
+    """Progress on a terminal only (the library reports progress through a callback, this prints it)."""
+    if sys.stderr.isatty():
+        print(f"\r{inert(message)}", end="", file=sys.stderr, flush=True)  # file names are attacker-chosen
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify and report."""
-    from mcp_blackbox.collector.ingest.verify import pin_keys, stderr_progress, verify_store
+    from mcp_blackbox.collector.ingest.verify import pin_keys, verify_store
     from mcp_blackbox.schema.errors import UsageError
 
     if args.pin and not args.public_key:

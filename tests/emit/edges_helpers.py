@@ -101,14 +101,13 @@ def _add_gated_tool(server: Any) -> None:
 
 
 def build_app(port: int, *, auth: bool) -> Any:
-    sys.path.insert(0, str(REPO))
     from mcp.server.auth.provider import AccessToken
     from mcp.server.auth.settings import AuthSettings
     from mcp.server.mcpserver import MCPServer
     from mcp.server.transport_security import TransportSecuritySettings
     from pydantic import AnyHttpUrl
 
-    from samples.servers import helpdesk
+    from mcp_blackbox.samples.servers import helpdesk
 
     class UnsignedJwtVerifier:
         async def verify_token(self, token: str) -> AccessToken | None:
@@ -147,8 +146,7 @@ if __name__ == "__main__":
     import uvicorn
 
     if sys.argv[1] == "stdio":
-        sys.path.insert(0, str(REPO))
-        from samples.servers import helpdesk
+        from mcp_blackbox.samples.servers import helpdesk
 
         _add_gated_tool(helpdesk.server)
         _instrument(helpdesk.server)

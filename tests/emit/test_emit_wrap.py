@@ -21,6 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.host import HostRecorder
 from mcp_blackbox.collector.emit.sdk_client import tap
+from mcp_blackbox.samples.demo_agent import server_script
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +132,7 @@ async def _sdk_session(spool: Path, mode: str) -> None:
     client_em = Emitter("client", "sdk_client", sink=f"spool://{spool}")
     host_em = Emitter("host", "test_host", sink=f"spool://{spool}")
     host = HostRecorder(host_em, conversation_id=f"conv-{mode}")
-    params = _params([sys.executable, str(REPO / "samples" / "servers" / "helpdesk.py")], spool, "helpdesk")
+    params = _params([sys.executable, str(server_script("helpdesk"))], spool, "helpdesk")
     try:
         async with Client(tap(stdio_client(params), client_em, server_config_name="helpdesk"), mode=mode) as client:
             await client.list_tools()

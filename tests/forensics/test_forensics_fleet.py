@@ -12,8 +12,8 @@ import pytest
 from mcp_blackbox.forensics.chain import build_chain
 from mcp_blackbox.forensics.detections import all_rules, run_detections
 from mcp_blackbox.forensics.store import open_store
-from samples.fleetgen import generate_store
-from samples.fleetgen_incidents import INJECTORS
+from mcp_blackbox.samples.fleetgen import generate_store
+from mcp_blackbox.samples.fleetgen_incidents import INJECTORS
 
 EVENTS = 40_000
 

@@ -11,6 +11,8 @@ import pytest
 
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused, lock_down, run_query
 from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.forensics.views import VIEW_DOCS
+from mcp_blackbox.schema.arrow import arrow_schema
 
 CLI = [str(Path(sys.executable).parent / "mcp-blackbox")]
 
@@ -20,7 +22,10 @@ def test_queries_over_every_view(incident_store: Path) -> None:
     lock_down(store)
     for view in ("events", "calls", "actions", "tool_versions", "sessions", "edges", "findings"):
         names, rows = run_query(store, f"SELECT * FROM {view} LIMIT 3")  # noqa: S608 - view names are constants
-        assert names
+        # every view has exactly the columns it documents (`sql --describe`); events has the contract's
+        documented = {f.name for f in arrow_schema()} if view == "events" else set(VIEW_DOCS[view][1])
+        assert set(names) == documented, (view, set(names) ^ documented)
+        assert len(rows) == (0 if view == "findings" else 3), view  # findings: empty until detections run
     _, rows = run_query(store, "SELECT count(*) FROM actions WHERE tool_name = 'send_webhook'")
     assert rows == [(1,)]
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 # Helper modules of this folder (ingest_eventgen, ingest_helpers) import by their plain names.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture

@@ -87,7 +87,9 @@ def test_swapped_files(store: Path) -> None:
     b.rename(a)
     tmp.rename(b)
     found = problems(store)
-    assert any(a.name in p for p in found) and any(b.name in p for p in found), found
+    # exactly the two swapped files, each reported as changed (not merely any message naming them)
+    assert {p.split(":")[0] for p in found} == {p.relative_to(store).as_posix() for p in (a, b)}, found
+    assert all("edited or replaced" in p for p in found), found
 
 
 def test_edited_manifest(store: Path) -> None:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "forensics"))
-
 from forensics_fixtures import EventMaker, incident_events, write_store
 
 HOSTILE = "ok\x1b]0;pwned\x07\x1b[2J\x1b[31mRED\u202eevil\u200b[bold]markup[/bold]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -28,16 +29,19 @@ def _screen_text(app: InvestigatorApp) -> str:
 
 
 async def test_overview_counts_and_findings_by_severity(incident: Path) -> None:
+    started = time.perf_counter()
     app = InvestigatorApp(incident)
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot)
+        elapsed = time.perf_counter() - started
         summary = str(app.query_one("#summary", Static).render())
         assert "111 events" in summary
         servers = app.query_one("#count-server", DataTable)
         assert servers.row_count == 4
         assert [f.rule_id for f in app.findings][:1] == ["injection_chain"]
         assert app.query_one("#count-severity", DataTable).row_count == 3  # critical, high, medium
-        assert app.first_screen_seconds is not None
+        # measured from the app's start to its first painted overview: inside this test's own span
+        assert app.first_screen_seconds is not None and 0 < app.first_screen_seconds < elapsed
 
 
 async def test_finding_opens_its_chain_with_evidence_and_detail(incident: Path) -> None:
@@ -87,8 +91,13 @@ async def test_follow_data_flow_and_definition_diff(incident: Path) -> None:
         await _settle(pilot)
         assert isinstance(app.screen, EventDetail)
         await pilot.press("d")
-        diff = str(app.screen.query_one("#detail-diff", Static).render())
-        assert "IMPORTANT" in diff and "+" in diff
+        diff = str(app.screen.query_one("#detail-diff", Static).render()).splitlines()
+        # the rug pull's new text is an added line, and the old definition has none of it
+        assert diff[0].startswith("--- version 1 ") and diff[1].startswith("+++ version 2 ")
+        added = [line for line in diff[2:] if line.startswith("+")]
+        removed = [line for line in diff[2:] if line.startswith("-")]
+        assert any("IMPORTANT" in line for line in added), diff
+        assert removed and not any("IMPORTANT" in line for line in removed), diff
 
 
 def _walk(node):

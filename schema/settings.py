@@ -1,0 +1,188 @@
+"""Typed settings (pydantic-settings) for the collector, forensics and the Kafka clients of both sides.
+
+Precedence, highest first — the same as the emitters' capture configuration (`collector/emit/config.py`):
+explicit arguments (command-line flags) > `MCP_BLACKBOX_*` environment variables > the TOML file
+(`MCP_BLACKBOX_CONFIG`, or `config_file=`) > defaults. One file serves every component: the emitters
+read its top level, `[kafka]` is shared by producers and consumers, `[collect]` and `[forensics]`
+belong to those commands:
+
+    [kafka]                                  # TLS / SASL for emitters (producers) and the collector (consumer)
+    security_protocol = "SASL_SSL"
+    ssl_cafile = "/etc/ssl/kafka-ca.pem"
+    sasl_mechanism = "SCRAM-SHA-512"
+    sasl_plain_username = "collector"
+    sasl_plain_password_env = "KAFKA_PASSWORD"  # *_env: read from that environment variable
+
+    [collect]
+    source = "kafka://broker1:9092/mcp-blackbox.events"
+    store = "/var/lib/mcp-blackbox/store"
+
+Secrets are `SecretStr`: they print as `**********` (`mcp-blackbox config show`) and are revealed only
+when handed to a Kafka client.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, ClassVar, Final, Literal, Self
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mcp_blackbox.schema.errors import UsageError
+
+ENV_PREFIX: Final = "MCP_BLACKBOX_"
+ENV_CONFIG: Final = "MCP_BLACKBOX_CONFIG"
+MASK: Final = "**********"
+DEFAULT_GROUP: Final = "mcp-blackbox-collector"
+
+
+def _file_section(section: str, path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """`[section]` of the settings file (empty without a file); `<name>_env` values read that variable."""
+    file = path or os.environ.get(ENV_CONFIG)
+    if not file:
+        return {}
+    try:
+        with open(file, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        msg = f"settings file not found: {file}"
+        raise UsageError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"settings file {file}: {exc}"
+        raise UsageError(msg) from exc
+    raw = data.get(section, {})
+    if not isinstance(raw, dict):
+        msg = f"settings file {file}: [{section}] must be a table"
+        raise UsageError(msg)
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.endswith("_env") and isinstance(value, str):
+            out[key[: -len("_env")]] = os.environ.get(value, "")
+        else:
+            out[key] = value
+    return out
+
+
+class _FileSection(PydanticBaseSettingsSource):
+    """One table of the TOML settings file as a pydantic-settings source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], section: str, path: str | None) -> None:
+        super().__init__(settings_cls)
+        self.data = _file_section(section, path)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k in self.settings_cls.model_fields}
+
+
+#: the settings file of the `load()` in progress (nested settings, e.g. `CollectorSettings.kafka`, read it too)
+_CONFIG_FILE: ContextVar[str | None] = ContextVar("mcp_blackbox_settings_file", default=None)
+
+
+class _Layered(BaseSettings):
+    """Arguments > environment > file section > defaults."""
+
+    section: ClassVar[str] = ""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _FileSection(settings_cls, cls.section, _CONFIG_FILE.get())
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike[str] | None = None, **arguments: Any) -> Self:
+        """The effective settings; `arguments` that are None are left to the lower layers."""
+        token = _CONFIG_FILE.set(str(config_file) if config_file else None)
+        try:
+            return cls(**{k: v for k, v in arguments.items() if v is not None})
+        finally:
+            _CONFIG_FILE.reset(token)
+
+
+class KafkaSettings(_Layered):
+    """TLS and SASL settings of every Kafka client (`MCP_BLACKBOX_KAFKA_*`, `[kafka]`), kafka-python names."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "KAFKA_", extra="ignore")
+    section: ClassVar[str] = "kafka"
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_plain_username: str | None = None
+    sasl_plain_password: SecretStr | None = None
+
+    def kafka_python(self) -> dict[str, Any]:
+        """Options for kafka-python's producer/consumer (only what differs from its defaults; secrets revealed)."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None or value == type(self).model_fields[name].default:
+                continue
+            out[name] = value.get_secret_value() if isinstance(value, SecretStr) else \
+                str(value) if isinstance(value, Path) else value
+        return out
+
+    def librdkafka(self) -> dict[str, Any]:
+        """The same for confluent-kafka (librdkafka property names)."""
+        names = {"security_protocol": "security.protocol", "ssl_cafile": "ssl.ca.location",
+                 "ssl_certfile": "ssl.certificate.location", "ssl_keyfile": "ssl.key.location",
+                 "ssl_password": "ssl.key.password", "sasl_mechanism": "sasl.mechanisms",
+                 "sasl_plain_username": "sasl.username", "sasl_plain_password": "sasl.password"}
+        out = {names[k]: v for k, v in self.kafka_python().items() if k in names}
+        if not self.ssl_check_hostname:
+            out["ssl.endpoint.identification.algorithm"] = "none"
+        return out
+
+
+class CollectorSettings(_Layered):
+    """`mcp-blackbox collect` (`MCP_BLACKBOX_COLLECT_*`, `[collect]`); flags override."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "COLLECT_", extra="ignore")
+    section: ClassVar[str] = "collect"
+
+    source: str | None = None
+    store: Path | None = None
+    group: str = DEFAULT_GROUP
+    client: Literal["auto", "kafka-python", "confluent"] = "auto"
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+
+class ForensicsSettings(_Layered):
+    """The forensics commands and the TUI (`MCP_BLACKBOX_FORENSICS_*`, `[forensics]`)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "FORENSICS_", extra="ignore")
+    section: ClassVar[str] = "forensics"
+
+    store: Path | None = None
+    threads: int | None = Field(default=None, ge=1)
+
+
+def masked(value: Any) -> Any:
+    """A settings value for printing: SecretStr (and dict keys naming a secret) as `**********`."""
+    if isinstance(value, SecretStr):
+        return MASK if value.get_secret_value() else ""
+    if isinstance(value, BaseSettings):
+        return {k: masked(getattr(value, k)) for k in type(value).model_fields}
+    if isinstance(value, dict):
+        return {k: MASK if _is_secret_name(str(k)) and v else masked(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _is_secret_name(name: str) -> bool:
+    return any(word in name.lower() for word in ("password", "secret", "token", "credential"))
