@@ -38,7 +38,7 @@ from mcp_blackbox.schema.layout import COMPLETENESS
 # Which host process spawned each wrapped server (wrap's server_spawn event): joins the servers of one host
 # session when no conversation id or trace exists (a wrap-only desktop host).
 _HOSTKEYS = """
-  (SELECT connection_id, any_value(json_extract_string(attributes_json, '$.host_process.key')) AS host_key
+  (SELECT connection_id, any_value(json_extract_string(attributes_json, '$.host_process.id')) AS host_key
    FROM events WHERE event_type = 'lifecycle' AND event_subtype = 'server_spawn'
      AND attributes_json LIKE '%host_process%' GROUP BY connection_id)
 """

@@ -117,7 +117,7 @@ async def _play(control: Control, work: Path, sink: str, skipped: list[str]) -> 
                     continue
                 params = StdioServerParameters(command=_exe(), args=["wrap", "--name", name, "--sink", sink, "--",
                                                                      exe, *extra], env=dict(os.environ))
-                transport = stdio_client(params)
+                transport: Any = stdio_client(params)
                 if client_emitter is not None:
                     transport = tap(transport, client_emitter, server_config_name=name)
                 clients[name] = await stack.enter_async_context(Client(transport))

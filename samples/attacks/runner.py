@@ -102,7 +102,7 @@ async def _play(scenario: Scenario, work: Path, sink: str) -> list[str]:
                 params = StdioServerParameters(command=_exe(), args=[
                     "wrap", "--name", spec["name"], "--sink", sink, "--", sys.executable, str(HERE / "server.py"),
                     str(spec_path)], env=env)
-                transport = stdio_client(params)
+                transport: Any = stdio_client(params)
                 if client_emitter is not None:
                     transport = tap(transport, client_emitter, server_config_name=spec["name"])
                 clients[spec["name"]] = await stack.enter_async_context(Client(transport))
@@ -118,7 +118,7 @@ async def _play(scenario: Scenario, work: Path, sink: str) -> list[str]:
                     agent.learn_tools(step[1], (await clients[step[1]].list_tools(cache_mode="refresh")).tools)
                 elif step[0] == "call":
                     await agent.call(step[1], step[2])
-            return agent.steps
+            return list(agent.steps)
     finally:
         if host_emitter is not None:
             host_emitter.close()

@@ -157,7 +157,8 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     root = tmp_path_factory.mktemp("sandbox") / "store"
     write_store(root, incident_events())
     (root / "cases").mkdir()
-    (root / "cases" / "default.json").write_text(json.dumps({"notes": {"x": "the investigator's notes"}}))
+    (root / "cases" / "default.json").write_text(json.dumps(
+        {"notes": {"x": [{"time": "2026-11-30T10:00:00Z", "text": "the investigator's notes"}]}}))
     (root / "keys").mkdir()
     (root / "keys" / "store.pub").write_text("-----BEGIN PUBLIC KEY-----\nnot-a-real-key\n")
     (root / "keys" / "signing.key").write_text("-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n")
@@ -324,7 +325,8 @@ async def test_reproductions_typed_into_the_tui_console(tmp_path: Path) -> None:
     root = tmp_path / "store"
     write_store(root, incident_events())
     (root / "cases").mkdir()
-    (root / "cases" / "default.json").write_text(json.dumps({"notes": {"x": "the investigator's notes"}}))
+    (root / "cases" / "default.json").write_text(json.dumps(
+        {"notes": {"x": [{"time": "2026-11-30T10:00:00Z", "text": "the investigator's notes"}]}}))
     app = InvestigatorApp(root)
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(3):
