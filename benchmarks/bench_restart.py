@@ -26,6 +26,7 @@ from ingest_eventgen import EventFactory  # noqa: E402
 from mcp_blackbox.collector.ingest.consumer import Collector, Settings  # noqa: E402
 from mcp_blackbox.collector.ingest.sources import SpoolSource  # noqa: E402
 from mcp_blackbox.collector.spool import SpoolWriter  # noqa: E402
+from mcp_blackbox.schema.layout import events_dir  # noqa: E402
 
 
 def add_writers(spool: Path, first: int, last: int, records: int) -> None:
@@ -66,7 +67,7 @@ def main() -> int:
             have = writers
             restart, again = run_collector(spool, store, key)
             assert again["events"] == 0 and again["discarded"] == 0, again
-            files = sum(1 for _ in (store / "events").rglob("*.parquet"))
+            files = sum(1 for _ in events_dir(store).rglob("*.parquet"))
             rows.append((writers, files, first, restart))
             print(f"writers={writers:>6}  event files={files:>6}  ingest of the new writers {first:7.2f} s  "
                   f"restart {restart:7.2f} s  ({restart / writers * 1e3:6.2f} ms/writer)", flush=True)

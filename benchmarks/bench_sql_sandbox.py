@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mcp_blackbox.forensics.sqlguard import SafeSQL
 from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.schema.layout import event_files
 from samples.fleetgen import generate_store
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"
@@ -53,7 +54,7 @@ def main() -> None:
     if not (root / "ground-truth.json").exists():
         print(f"generating {args.events:,} events into {root} …")
         generate_store(root, args.events, seed=5)
-    files = list((root / "events").glob("**/*.parquet"))
+    files = event_files(root)
     print(f"store: {root}, {len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.0f} MB Parquet, "
           f"{args.threads} threads")
 

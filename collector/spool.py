@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-log = logging.getLogger("mcp_blackbox.emit")
+log = logging.getLogger(__name__)
 
 SEGMENT_SUFFIX: Final = ".jsonl"
 DEFAULT_SEGMENT_BYTES: Final = 64 * 1024 * 1024

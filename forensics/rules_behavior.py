@@ -278,7 +278,7 @@ def secret_exposure(ctx: RuleContext) -> list[Finding]:
            for r in rows]
     # Secrets the emitters' vendor patterns did not know: key-like names with high-entropy values, left in clear.
     keyed = ctx.rows(f"""
-    SELECT event_id, event_time, coalesce(server_config_name, server_name, 'unknown') AS server,
+    SELECT event_id, event_time, {SERVER_KEY} AS server,
            coalesce(tool_name, method, CAST(event_type AS VARCHAR)) AS what,
            CASE WHEN message_kind IN ('result', 'error') THEN 'result' ELSE 'request' END AS side,
            coalesce(result_json, arguments_json) AS text

@@ -153,8 +153,8 @@ def _poison_finding(ctx: RuleContext, r: dict[str, Any], signals: list[Signal], 
 
 def _metadata_poisoning(ctx: RuleContext) -> list[Finding]:
     """Server instructions and prompt/resource metadata, scanned like tool descriptions."""
-    rows = ctx.rows("""
-    SELECT event_id, event_time, coalesce(server_config_name, server_name, 'unknown') AS server, host_name,
+    rows = ctx.rows(f"""
+    SELECT event_id, event_time, {SERVER_KEY} AS server, host_name,
            'instructions' AS kind, 'server instructions' AS what,
            json_extract_string(attributes_json, '$.instructions') AS text
     FROM scope_events WHERE attributes_json LIKE '%"instructions"%'

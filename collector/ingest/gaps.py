@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, publish, sha256_file, temp_path
 from mcp_blackbox.schema.layout import COMPLETENESS as COMPLETENESS  # re-exported: readers import it from here
+from mcp_blackbox.schema.layout import INTEGRITY
 from mcp_blackbox.schema.model import format_time, utc_now
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ def recover_completeness(root: Path, manifests: ManifestWriter) -> None:
     if final.exists() and manifests.active_entry(COMPLETENESS) is None:
         runs = [p for p, e in state.active.items() if e.get("kind") == "runs"]
         write_completeness(root, runs, utc_now(), manifests)
-    temps = sorted((root / "integrity").glob(f"{TMP_PREFIX}*-completeness.parquet"))
+    temps = sorted((root / INTEGRITY).glob(f"{TMP_PREFIX}*-completeness.parquet"))
     if not temps:
         return
     with _locked(root):

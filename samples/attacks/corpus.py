@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mcp_blackbox.schema.layout import events_dir
+
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "tool_corpus"
 
 
@@ -70,7 +72,7 @@ def score_corpus(work: Path, rows: list[dict[str, Any]] | None = None) -> Corpus
     from mcp_blackbox.schema.wire import parse_event
 
     rows = rows if rows is not None else load_corpus()
-    target = work / "events" / "date=2026-11-01"
+    target = events_dir(work) / "date=2026-11-01"
     target.mkdir(parents=True, exist_ok=True)
     pq.write_table(events_to_table([parse_event(e) for e in _events(rows)]), target / "corpus-0.parquet")
     store = open_store(work)

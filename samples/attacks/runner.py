@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 
+from mcp_blackbox.schema.layout import events_dir
 from samples.attacks.agent import NaiveAgent
 from samples.attacks.scenarios import Scenario
 
@@ -139,10 +140,10 @@ def spool_to_store(spool: Path, store: Path) -> int:
     for e in events:
         by_day.setdefault(e.event_time.strftime("%Y-%m-%d"), []).append(e)
     for day, models in by_day.items():
-        target = store / "events" / f"date={day}"
+        target = events_dir(store) / f"date={day}"
         target.mkdir(parents=True, exist_ok=True)
         pq.write_table(events_to_table(models), target / f"eval-0-{len(models) - 1}.parquet")
-    (store / "events").mkdir(parents=True, exist_ok=True)
+    events_dir(store).mkdir(parents=True, exist_ok=True)
     return len(events)
 
 
