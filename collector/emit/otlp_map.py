@@ -344,7 +344,8 @@ def map_traces(request: Any) -> Mapped:
 
 _HOST_EVENTS = {"user_prompt", "tool_decision", "tool_result", "api_request", "api_error"}
 _LOG_TAKEN = frozenset({"event.name", "session.id", "user.id", "user.email", "user.account_uuid", "prompt",
-                        "tool_name", "decision", "source", "success", "duration_ms", "error", "tool_use_id",
+                        "tool_name", "decision", "source", "decision_type", "decision_source", "success",
+                        "duration_ms", "error", "tool_use_id",
                         "gen_ai.tool.call.id", "model", "tool_parameters", "tool_input", "prompt.id",
                         "gen_ai.conversation.id", "organization.id", "agent_id", "status_code"})
 
@@ -362,7 +363,7 @@ def _approval(decision: str | None, source: str | None) -> Approval | None:
     """Claude Code `decision` (accept/reject) and its `source` (config, hook, user_*) as an approval."""
     if decision not in ("accept", "reject"):
         return None
-    by_policy = source in ("config", "hook", "policy")
+    by_policy = source in ("config", "hook", "classifier", "policy")
     if decision == "accept":
         return Approval.POLICY_ALLOWED if by_policy else Approval.USER_APPROVED
     return Approval.POLICY_DENIED if by_policy else Approval.USER_DENIED
@@ -404,7 +405,9 @@ def _host_event(name: str, record: Any, attrs: dict[str, Any], res: dict[str, An
     params = attrs.get("tool_parameters", attrs.get("tool_input"))
     if params is not None:
         out["arguments"] = _json_value(params)
-    approval = _approval(_str(attrs.get("decision")), _str(attrs.get("source")))
+    decision = _str(attrs.get("decision") or attrs.get("decision_type"))
+    source = _str(attrs.get("source") or attrs.get("decision_source"))
+    approval = _approval(decision, source)
     if approval is not None:
         out["approval"] = approval
         if name == "tool_decision":
@@ -421,10 +424,10 @@ def _host_event(name: str, record: Any, attrs: dict[str, Any], res: dict[str, An
         if duration is not None:
             out["duration_ms"] = duration
     extra = {k: v for k, v in attrs.items() if k not in _LOG_TAKEN}
-    if attrs.get("source"):
-        extra["decision_source"] = attrs["source"]
-    if attrs.get("decision"):
-        extra["decision"] = attrs["decision"]
+    if source:
+        extra["decision_source"] = source  # who decided: config, hook, classifier, user_*
+    if decision:
+        extra["decision"] = decision
     if attrs.get("prompt.id"):
         extra["prompt_id"] = attrs["prompt.id"]
     if attrs.get("organization.id"):
