@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -127,7 +128,7 @@ def decode(body: bytes, content_type: str, message: Any) -> None:
 def encode(message: Any, content_type: str) -> bytes:
     if content_type == PROTOBUF:
         return bytes(message.SerializeToString())
-    return json_format.MessageToJson(message, indent=None).encode("utf-8")
+    return str(json_format.MessageToJson(message, indent=None)).encode("utf-8")
 
 
 def _varint(n: int) -> bytes:
@@ -174,7 +175,7 @@ def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
 
 # -- the receiver -------------------------------------------------------------------------------------
 
-_SIGNALS = {
+_SIGNALS: dict[str, tuple[Any, Any, Callable[[Any], Mapped], str]] = {
     "/v1/traces": (ExportTraceServiceRequest, ExportTraceServiceResponse, map_traces, "rejected_spans"),
     "/v1/logs": (ExportLogsServiceRequest, ExportLogsServiceResponse, map_logs, "rejected_log_records"),
 }

@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         emitter.close()
         raise
     bound_host, bound_port = server.server_address[:2]
+    if isinstance(bound_host, bytes):
+        bound_host = bound_host.decode()
     print(f"mcp-blackbox otlp: listening on http://{bound_host}:{bound_port} (/v1/traces, /v1/logs) "
           f"-> {emitter.config.sink}", file=sys.stderr, flush=True)
 
