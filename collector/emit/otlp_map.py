@@ -261,8 +261,8 @@ def _span_common(span: Any, attrs: dict[str, Any], res: dict[str, Any]) -> dict[
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _span_events(span: Any, res: dict[str, Any], scope: Any, cut: list[bool]) -> list[tuple[EventType, dict[str, Any]]]:
-    attrs = attributes(span.attributes, cut)
+def _span_events(span: Any, attrs: dict[str, Any], res: dict[str, Any], scope: Any,
+                 cut: list[bool]) -> list[tuple[EventType, dict[str, Any]]]:
     common = {**_resource_fields(res), **_span_common(span, attrs, res)}
     if "user_id" in common and common.get("user_id_source") is None:
         common["user_id_source"] = UserIdSource.SELF_REPORTED
@@ -327,11 +327,13 @@ def map_traces(request: Any) -> Mapped:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 out.items += 1
-                if not _is_mcp_span(attributes(span.attributes)):
+                cut: list[bool] = []
+                attrs = attributes(span.attributes, cut)
+                if not _is_mcp_span(attrs):
                     out.unrelated += 1
                     continue
                 try:
-                    out.events.extend(_span_events(span, res, scope_spans.scope, []))
+                    out.events.extend(_span_events(span, attrs, res, scope_spans.scope, cut))
                 except OtlpPayloadError as exc:
                     out.rejected += 1
                     out.errors.append(f"span {span.name!r}: {exc}")
