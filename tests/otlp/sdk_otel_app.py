@@ -1,7 +1,9 @@
 """An application using the official MCP Python SDK 2.x with OpenTelemetry: no mcp-blackbox code in it.
 
-Usage: python sdk_otel_app.py OTLP_TRACES_URL. The SDK wraps every inbound message in a SERVER span
-(`mcp.server._otel.OpenTelemetryMiddleware`); the app only installs the OTel SDK and its OTLP/HTTP exporter.
+Usage: python sdk_otel_app.py OTLP_TRACES_URL [SERVICE_NAME] [--also-hook].
+The SDK wraps every inbound message in a SERVER span (`mcp.server._otel.OpenTelemetryMiddleware`); the
+app only installs the OTel SDK and its OTLP/HTTP exporter. With `--also-hook` the same server is also
+recorded by our SDK hook (`instrument_server`, sink from MCP_BLACKBOX_SINK): two witnesses of each call.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-provider = TracerProvider(resource=Resource({"service.name": "weather-app", "host.name": "app-host-1"}))
+SERVICE = sys.argv[2] if len(sys.argv) > 2 and not sys.argv[2].startswith("--") else "weather-app"
+provider = TracerProvider(resource=Resource({"service.name": SERVICE, "host.name": "app-host-1"}))
 provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=sys.argv[1])))
 trace.set_tracer_provider(provider)
 
 server = MCPServer("weather")
+if "--also-hook" in sys.argv:
+    from mcp_blackbox.collector.emit.sdk_server import instrument_server
+
+    instrument_server(server)
 
 
 @server.tool()
