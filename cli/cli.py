@@ -41,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("wrap", "mcp_blackbox.collector.emit.wrap_cli", "stdio proxy that records any MCP server"),
     Command("proxy", "mcp_blackbox.collector.emit.http_proxy_cli", "Streamable HTTP reverse proxy that records"),
     Command("hosts", "mcp_blackbox.collector.emit.hosts_cli", "route a host's stdio servers through wrap"),
+    Command("otlp", "mcp_blackbox.collector.emit.otlp_cli", "OTLP/HTTP receiver: OpenTelemetry MCP spans, host events"),
     Command("collect", "mcp_blackbox.collector.ingest.cli", "Kafka or spool -> Parquet store, exactly once"),
     Command("verify", "mcp_blackbox.collector.ingest.verify_cli", "check the store's integrity (exit 1 if tampered)"),
     Command("compact", "mcp_blackbox.collector.ingest.compact_cli", "merge small Parquet files, keep provenance"),

@@ -81,6 +81,9 @@ VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
                     "client_call_event_id": "client-side request", "server_call_event_id": "server/gateway request",
                     "status": "worst status seen", "duration_ms": "longest duration seen",
                     "emitters": "roles that saw it", "conversation_id": "conversation", "agent_id": "agent",
+                    "witnesses": "kinds of witness: emitter (ours: wrap, proxy, SDK hooks) and/or otlp",
+                    "capture_gap": "seen by one kind of witness while the other was recording that server: "
+                                   "a completeness signal",
                     "user_id": "user", "tool_definition_sha256": "definition in force",
                 }),
     "tool_versions": ("Every distinct tool definition per server, from catalog events.", {
@@ -141,13 +144,27 @@ FROM req LEFT JOIN resp
 
 _ACTIONS = """
 CREATE OR REPLACE VIEW actions AS
-WITH c AS (
-  SELECT *, coalesce(tool_call_id, trace_id, call_event_id) AS action_key FROM calls WHERE method = 'tools/call'
+WITH c0 AS (
+  SELECT calls.*, coalesce(calls.tool_call_id, calls.trace_id, calls.call_event_id) AS base_key,
+         CASE WHEN e.emitter_component = 'otlp' THEN 'otlp' ELSE 'emitter' END AS witness
+  FROM calls JOIN events e ON e.event_id = calls.call_event_id WHERE calls.method = 'tools/call'
+), lone AS (  -- OTLP sightings sharing no key with a sighting of our emitters
+  SELECT * FROM c0 o WHERE o.witness = 'otlp'
+   AND NOT EXISTS (SELECT 1 FROM c0 x WHERE x.base_key = o.base_key AND x.witness = 'emitter')
+), matched AS (  -- one call, two witnesses without a shared trace: same tool and request id, start within 2 s
+  SELECT o.call_event_id,
+         arg_min(w.base_key, abs(epoch(o.start_time) - epoch(w.start_time))) AS key
+  FROM lone o JOIN c0 w ON w.witness = 'emitter' AND w.tool_name IS NOT DISTINCT FROM o.tool_name
+   AND (w.jsonrpc_id = o.jsonrpc_id OR o.jsonrpc_id IS NULL)
+   AND abs(epoch(o.start_time) - epoch(w.start_time)) <= 2
+  GROUP BY o.call_event_id
+), c AS (
+  SELECT c0.*, coalesce(matched.key, c0.base_key) AS action_key FROM c0 LEFT JOIN matched USING (call_event_id)
 ), h AS (
   SELECT tool_call_id, max(CASE WHEN event_subtype = 'tool_choice' THEN event_id END) AS host_choice_event_id,
          max(CASE WHEN event_subtype = 'approval' THEN CAST(approval AS VARCHAR) END) AS approval
   FROM events WHERE event_type = 'host' AND tool_call_id IS NOT NULL GROUP BY tool_call_id
-)
+), a AS (
 SELECT c.action_key, min(c.start_time) AS first_time, any_value(c.server) AS server,
        any_value(c.tool_name) AS tool_name, any_value(h.host_choice_event_id) AS host_choice_event_id,
        any_value(h.approval) AS approval,
@@ -157,9 +174,18 @@ SELECT c.action_key, min(c.start_time) AS first_time, any_value(c.server) AS ser
             WHEN bool_or(c.status = 'ok') THEN 'ok' ELSE any_value(c.status) END AS status,
        max(c.duration_ms) AS duration_ms, list_distinct(list(c.emitter_role)) AS emitters,
        any_value(c.conversation_id) AS conversation_id, any_value(c.agent_id) AS agent_id,
-       any_value(c.user_id) AS user_id, any_value(c.tool_definition_sha256) AS tool_definition_sha256
+       any_value(c.user_id) AS user_id, any_value(c.tool_definition_sha256) AS tool_definition_sha256,
+       list_sort(list_distinct(list(c.witness))) AS witnesses
 FROM c LEFT JOIN h ON h.tool_call_id = c.tool_call_id
 GROUP BY c.action_key
+), spans AS (  -- when each kind of witness was recording, per server
+  SELECT server, witness, min(start_time) AS lo, max(start_time) AS hi FROM c GROUP BY ALL
+)
+SELECT a.*,
+       len(a.witnesses) = 1 AND EXISTS (
+         SELECT 1 FROM spans s WHERE s.server IS NOT DISTINCT FROM a.server AND s.witness <> a.witnesses[1]
+            AND a.first_time BETWEEN s.lo AND s.hi) AS capture_gap
+FROM a
 """
 
 _TOOL_VERSIONS = f"""

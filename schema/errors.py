@@ -13,6 +13,8 @@ _EXTRAS = {
     "duckdb": "forensics",
     "textual": "tui",
     "mcp": "mcp",
+    "opentelemetry": "otlp",
+    "google": "otlp",  # protobuf, pulled in by opentelemetry-proto
 }
 
 
