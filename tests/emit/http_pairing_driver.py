@@ -85,20 +85,19 @@ def upstream(server: HttpServer) -> Iterator[str]:
 
 @contextmanager
 def proxy(upstream_url: str, spool: Path, name: str, log: Path) -> Iterator[str]:
-    """`mcp-blackbox proxy` on port 0 in front of `upstream_url`; yields its URL. Stopped with SIGTERM."""
+    """`mcp-blackbox proxy` in front of `upstream_url` on a free port; yields its URL. Stopped with SIGTERM.
+
+    The port is chosen here and waited for (not read from the start-up line), so the driver also runs
+    against a proxy without that line (the pre-fix code, to check the test against it).
+    """
     base = upstream_url.rsplit("/mcp", 1)[0]
+    port = free_port()
     with log.open("w") as err:
-        proc = subprocess.Popen([CLI, "proxy", "--listen", "127.0.0.1:0", "--upstream", base, "--name", name,
+        proc = subprocess.Popen([CLI, "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", base, "--name", name,
                                  "--sink", f"spool://{spool}"], stdout=subprocess.DEVNULL, stderr=err)
     try:
-        deadline = time.monotonic() + 60
-        while "listening on http://" not in log.read_text() and time.monotonic() < deadline:
-            if proc.poll() is not None:
-                msg = f"proxy exited with {proc.returncode}: {log.read_text()}"
-                raise RuntimeError(msg)
-            time.sleep(0.05)
-        line = log.read_text().split("listening on http://", 1)[1]
-        yield f"http://{line.split('/', 1)[0]}/mcp"
+        wait_port(port, proc, timeout=60)
+        yield f"http://127.0.0.1:{port}/mcp"
         proc.send_signal(signal.SIGTERM)
         proc.wait(120)
     finally:
