@@ -4,6 +4,10 @@ npm `@modelcontextprotocol/server-everything` in `streamableHttp` mode (SSE answ
 `mcp-server-time`'s own server over the SDK's Streamable HTTP app with JSON answers. The proxy's spool
 goes through the real collector; the store's `calls` view must have every call answered (0 pending),
 no `uncorrelated` response and the catalog event. The counts are read from the store, not the driver.
+
+Unlike stdio `wrap`, the HTTP path did not race before the issue 15 fix: the proxy is one asyncio loop
+that already recorded each request before forwarding it, so no answer could be numbered before its
+request. The proxy of 2d98e0a (before the fix) passes this test too; it guards the property.
 """
 
 from __future__ import annotations
