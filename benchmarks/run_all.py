@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("bench_emitter.py", "bench_wrap.py", "bench_wrap_pairing.py", "bench_collector.py", "bench_forensics.py",
+ORDER = ("bench_emitter.py", "bench_wrap.py", "bench_wrap_pairing.py", "bench_proxy_pairing.py",
+         "bench_collector.py", "bench_forensics.py",
          "bench_sql_sandbox.py",
          "bench_tui_first_screen.py")
 
