@@ -117,8 +117,8 @@ def _catalog_diff(query: Query, row: dict[str, Any], server: str) -> DefinitionD
             continue
         changed.append(name)
         lines += difflib.unified_diff(_pretty(old) if old is not None else [], _pretty(new) if new is not None else [],
-                                      f"{name} (listing {str(prev[0][0])[:12]})",
-                                      f"{name} (listing {str(row['event_id'])[:12]})", lineterm="")
+                                      f"{name} (listing {prev[0][0]})",
+                                      f"{name} (listing {row['event_id']})", lineterm="")
     if not changed:
         return DefinitionDiff("the listing differs from the previous one only in order")
     return DefinitionDiff(f"{len(changed)} tool(s) changed since the previous listing: {', '.join(changed)}",

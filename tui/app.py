@@ -335,8 +335,13 @@ class InvestigatorApp(App[int]):
         rows = [chain.rows[e] for e in chain.event_ids if e in self.evidence]
         candidates = [r for r in rows if r["event_type"] == "catalog" and "catalog_changed" in (r["risk_flags"] or [])]
         candidates += [r for r in rows if r["tool_definition_sha256"] and r["message_kind"] == "request"]
-        for row in candidates[:3]:
+        for candidate in candidates[:3]:
             try:
+                # the chain's rows hold the columns a chain needs; the diff reads the whole event
+                row = event_row(lambda sql, params: self.bench.query(sql, params, prepared=False).rows,
+                                candidate["event_id"])
+                if row is None:
+                    continue
                 diff = definition_diff(lambda sql, params: self.bench.query(sql, params).rows, row)
             except (StoreError, duckdb.Error) as exc:
                 self.fail("definition diff failed", exc)
