@@ -349,10 +349,19 @@ class InvestigatorApp(App[int]):
             if diff.lines:
                 from mcp_blackbox.tui.screens.event_detail import diff_text
 
-                text = Text(f"evidence: {inert(diff.message)}\n", style="bold")
+                text = Text()
+                text.append(f"evidence: {inert(diff.message)} (d on the listing: the whole detail)\n", style="bold")
                 text.append_text(diff_text(diff))
-                self.call_from_thread(self.query_one("#chain-diff", Static).update, text)
+                self.call_from_thread(self._show_chain_diff, text)
                 return
+
+    def _show_chain_diff(self, text: Text) -> None:
+        chain_diff = self.query_one("#chain-diff", Static)
+        chain_diff.update(text)
+        chain_diff.display = True
+        tree = self.query_one(ChainTree)
+        if tree.cursor_node is not None:  # the tree got shorter: keep the evidence under the cursor in sight
+            self.call_after_refresh(tree.scroll_to_node, tree.cursor_node, False)
 
     # -- sessions ---------------------------------------------------------------------------------
 
@@ -461,7 +470,9 @@ class InvestigatorApp(App[int]):
         tree = self.query_one(ChainTree)
         first_evidence = tree.show(chain, self.evidence, self.case.stars)
         self.query_one(ChainTimeline).show(chain, self.evidence)
-        self.query_one("#chain-diff", Static).update("")
+        chain_diff = self.query_one("#chain-diff", Static)
+        chain_diff.update("")
+        chain_diff.display = False
         self.action_tab("chain")
         tree.focus()
         if first_evidence is not None:
