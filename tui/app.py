@@ -22,7 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState
 
@@ -126,11 +126,11 @@ class InvestigatorApp(App[int]):
                 yield Static("", id="chips")
                 yield DataTable(id="sessions-table", cursor_type="row")
             with TabPane("Chain", id="chain"):
-                with Vertical():
+                with VerticalScroll(id="chain-pane"):
                     yield ChainTree("no chain yet: open a finding or a session", id="chain-tree")
-                    yield ChainTimeline("", id="timeline")
-                    yield Static("", id="chain-detail")
                     yield Static("", id="chain-diff")
+                    yield Static("", id="chain-detail")
+                    yield ChainTimeline("", id="timeline")
             with TabPane("SQL", id="sql"):
                 yield SafeInput(placeholder="SELECT … (read-only; enter runs, ctrl+s saves, e exports)", id="sql-input")
                 yield Static("", id="sql-status")
@@ -562,10 +562,13 @@ class InvestigatorApp(App[int]):
                  "chain": "#chain-tree", "sql": "#sql-table"}
 
     def _search_view(self) -> Any:
+        """The table or tree the investigator looks at: the focused one if it is on the visible tab."""
+        tabs = self.query_one(TabbedContent)
         focused = self.focused
-        if isinstance(focused, DataTable | Tree):
+        pane = tabs.active_pane
+        if isinstance(focused, DataTable | Tree) and pane is not None and pane in focused.ancestors:
             return focused
-        return self.query_one(self._TAB_VIEW[self.query_one(TabbedContent).active])
+        return self.query_one(self._TAB_VIEW[tabs.active])
 
     def action_search(self) -> None:
         if self.screen is not self.screen_stack[0]:

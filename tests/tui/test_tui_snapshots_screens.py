@@ -139,3 +139,12 @@ def test_help_snapshot(snap_compare, incident: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(InvestigatorApp(incident), terminal_size=SIZE, run_before=go)
+
+
+def test_search_snapshot(snap_compare, incident: Path) -> None:
+    async def go(pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("2", "slash", *"exfiltration", "enter", "enter")
+        await pilot.pause()
+
+    assert snap_compare(InvestigatorApp(incident), terminal_size=SIZE, run_before=go)

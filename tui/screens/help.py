@@ -15,7 +15,7 @@ mcp-blackbox investigate — keys
   1-5        Overview · Findings · Sessions · Chain · SQL        ?  this help      q  quit
   enter      open the selected row (finding → its evidence chain, session → chain, node → event detail)
   /          search the visible view      ctrl+n / ctrl+b (enter / shift+enter in the bar)  next / previous hit
-  w          swimlanes: host / client / server lanes of the chain over time
+  w          swimlanes: host / client / gateway / server lanes of the chain over time
   p / x      pivot: keep only / exclude rows with the selected cell's value (Sessions chips)
   z / Z      overview: zoom into the middle of the time range / reset     [ ]  move the histogram brush
   f / b      chain: follow a data-flow edge forward / back to its source

@@ -31,4 +31,8 @@ class SwimlaneScreen(ModalScreen[None]):
             yield Swimlane(id="swimlane-body")
 
     def on_mount(self) -> None:
-        self.query_one(Swimlane).show(self.chain, self.evidence)
+        lanes = self.query_one(Swimlane)
+        lanes.show(self.chain, self.evidence)
+        if lanes.first_evidence_line is not None:  # open on the evidence, a few lines of context above it
+            line = max(0, lanes.first_evidence_line - 3)
+            self.call_after_refresh(self.query_one("#swimlane", VerticalScroll).scroll_to, y=line, animate=False)

@@ -21,12 +21,17 @@ def axis_labels(first: datetime, last: datetime, width: int, ticks: int = 4) -> 
     line = [" "] * width
     same_day = first.date() == last.date()
     fmt = "%H:%M:%S" if same_day and span < timedelta(days=1) else "%m-%d %H:%M"
+
+    def show(at: datetime) -> str:
+        text = at.strftime(fmt)
+        return f"{text}.{at.microsecond // 1000:03d}" if span < timedelta(minutes=1) else text  # seconds apart
+
     for i in range(ticks + 1):
         at = first + span * (i / ticks)
-        label = "┴" + at.strftime(fmt)
+        label = "┴" + show(at)
         pos = round((width - 1) * i / ticks)
         if i == ticks:
-            label = at.strftime(fmt) + "┴"
+            label = show(at) + "┴"
             pos = width - len(label)
         elif pos + len(label) > width:
             pos = width - len(label)

@@ -54,8 +54,8 @@ def _arrow(cells: list[str], a: int, b: int, line: str, head: str) -> None:
 
 
 def swimlane_text(chain: Chain, evidence: set[str], *, label_width: int = 66, limit: int = 400) -> Text:
-    """The lanes as text (at most `limit` events)."""
-    out = Text()
+    """The lanes as text (at most `limit` events), one line per event (never wrapped)."""
+    out = Text(no_wrap=True, overflow="ellipsis")
     centre = [i * LANE_WIDTH + LANE_WIDTH // 2 for i in range(len(LANES))]
     head = [" "] * (LANE_WIDTH * len(LANES))
     for name, c in zip(LANES, centre, strict=True):
@@ -90,7 +90,7 @@ def swimlane_text(chain: Chain, evidence: set[str], *, label_width: int = 66, li
         out.append(f"{at:%H:%M:%S}.{at.microsecond // 1000:03d} ", style="dim")
         colour = style or ("cyan", "green", "blue", "yellow")[lane]
         for x, ch in enumerate(cells):  # the rails dim, the mark and its arrow in the lane's colour
-            out.append(ch, style="dim" if ch in "│┆ " and x in centre or ch == " " else colour)
+            out.append(ch, style="dim" if (ch in "│┆ " and x in centre) or ch == " " else colour)
         out.append(("  ⚑ " if hit else "  ") + inert(_summary(row), limit=label_width) + "\n", style=style)
     if len(chain.event_ids) > limit:
         out.append(f"… {len(chain.event_ids) - limit} more events", style="dim")
@@ -100,6 +100,10 @@ def swimlane_text(chain: Chain, evidence: set[str], *, label_width: int = 66, li
 class Swimlane(Static):
     """The swimlane drawing of one chain."""
 
+    first_evidence_line: int | None = None
+
     def show(self, chain: Chain, evidence: set[str]) -> None:
-        """Draw `chain`."""
-        self.update(swimlane_text(chain, evidence))
+        """Draw `chain`; remembers the line of the first evidence event."""
+        text = swimlane_text(chain, evidence)
+        self.first_evidence_line = next((i for i, line in enumerate(text.plain.splitlines()) if "⚑" in line), None)
+        self.update(text)
