@@ -61,7 +61,7 @@ def test_open_a_finding_and_its_chain_in_tmux(incident: Path) -> None:
         screen = _wait_for(session, "tool(s) changed since the previous listing")
         assert "notifications/tools/list_changed" in screen and "--- get_forecast" in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "w"], check=True)  # swimlanes
-        screen = _wait_for(session, "⚑ gateway catalog")  # opens on the first evidence event, red in its lane
+        screen = _wait_for(session, "⚑ gateway")  # opens on the first evidence event, red in its lane
         assert "◆" in screen and "●" in screen
         subprocess.run(["tmux", "send-keys", "-t", session, "Escape"], check=True)
         time.sleep(0.5)
