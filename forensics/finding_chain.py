@@ -11,11 +11,14 @@ inferred, not declared by the host, and labelled so in the chain's `ident_kind`.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mcp_blackbox.forensics.chain import Chain, _edges, _gather, _placeholders, _rows, _tree, build_chain
 from mcp_blackbox.forensics.store import Store
 from mcp_blackbox.schema.errors import StoreError
+
+if TYPE_CHECKING:
+    from mcp_blackbox.forensics.detections import Finding
 
 FINDING_ID_RE: Final = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]*-[0-9a-f]{16}$")  # rule ids have an underscore
 HOST_KEY_RE: Final = re.compile(r"^hp-[0-9a-f]{16}$")
@@ -63,6 +66,11 @@ def chain_for_finding(store: Store, finding_id: str) -> Chain:
     if found is None:
         msg = f"no finding {finding_id!r} in {store.root} (rule {rule_id} does not report it)"
         raise StoreError(msg)
+    return chain_for_found(store, found)
+
+
+def chain_for_found(store: Store, found: Finding) -> Chain:
+    """The chain of a finding already at hand (the TUI's detection run): no rule is re-run."""
     rows: dict[str, dict[str, Any]] = {}
     scope = found.entities.get("scope")
     if scope and HOST_KEY_RE.fullmatch(scope):
@@ -79,4 +87,4 @@ def chain_for_finding(store: Store, finding_id: str) -> Chain:
     missing = [e for e in evidence if e not in rows]
     if missing:
         rows.update({r["event_id"]: r for r in _rows(store, f"event_id IN ({_placeholders(missing)})", missing)})
-    return _assemble(finding_id, f"finding ({found.rule_id})", rows)
+    return _assemble(found.finding_id, f"finding ({found.rule_id})", rows)

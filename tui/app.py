@@ -1,16 +1,19 @@
 """The investigator's bench: overview, findings, sessions, chains, SQL — keyboard first.
 
-Every query runs in a worker thread on its own DuckDB cursor (escape interrupts them), so the UI never
-freezes; the first screen asks only cheap questions (row counts, a time histogram over the raw files)
-and the detection suite fills the Findings tab when it is done.
+`app.py` composes the parts (`widgets/`, `screens/`, `commands.py`, `app.tcss`) and routes their
+messages (`messages.py`); the queries are forensics' (`forensics/overview.py`, `investigate.py`,
+`finding_chain.py`, `detections.py`). Every query runs in a worker thread on its own DuckDB cursor
+(escape interrupts them; `exit_on_error=False`, a failure is a dialog), so the UI never freezes; the
+first screen asks only cheap questions (row counts, a time histogram over the raw files) and the
+detection suite fills the Findings tab when it is done.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,63 +22,56 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import (
-    DataTable,
-    Footer,
-    Header,
-    Input,
-    Sparkline,
-    Static,
-    TabbedContent,
-    TabPane,
-    Tree,
-)
-from textual.widgets.tree import TreeNode
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane, Tree
+from textual.worker import Worker, WorkerState
 
-from mcp_blackbox.forensics.chain import Chain, ChainNode, build_chain
-from mcp_blackbox.forensics.cosai import describe
-from mcp_blackbox.forensics.detections import Finding, all_rules, register_findings, run_detections
+from mcp_blackbox.forensics.chain import Chain, build_chain
+from mcp_blackbox.forensics.detections import Finding, register_findings, run_detections
 from mcp_blackbox.forensics.edgekinds import EdgeKind
 from mcp_blackbox.forensics.export_result import export_query_result
+from mcp_blackbox.forensics.finding_chain import chain_for_found
+from mcp_blackbox.forensics.investigate import event_row, sessions_sql
 from mcp_blackbox.forensics.overview import COUNT_DIMS, overview
 from mcp_blackbox.forensics.safe import has_hidden, inert
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
-from mcp_blackbox.forensics.views import DEDUP
+from mcp_blackbox.forensics.timeparse import parse_time
 from mcp_blackbox.schema.enums import SEVERITY_ORDER
-from mcp_blackbox.schema.errors import StoreError
+from mcp_blackbox.schema.errors import StoreError, UsageError
 from mcp_blackbox.tui.cases import Case, case_dir
+from mcp_blackbox.tui.commands import BenchCommands
 from mcp_blackbox.tui.data import Bench
+from mcp_blackbox.tui.messages import AddChip, Brushed, OpenChain, OpenEvent, OpenFinding, QueryFailed
 from mcp_blackbox.tui.render import SEVERITY_STYLE, SafeInput, safe, stamp
-from mcp_blackbox.tui.screens import EventDetail, HelpScreen, NoteScreen
-
-CSS = """
-#overview-top { height: 9; }
-#histogram { height: 5; border: round $accent; }
-#summary { height: 3; }
-.counts { width: 1fr; height: 1fr; border: round $panel; }
-#finding-detail, #chain-detail { height: 8; border: round $accent; }
-#chips { height: 1; }
-#timeline { height: 7; border: round $panel; }
-#sql-status { height: 1; }
-#dialog { width: 90%; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1; }
-#detail { width: 95%; height: 90%; border: thick $accent; background: $surface; }
-EventDetail, HelpScreen, NoteScreen { align: center middle; }
-"""
+from mcp_blackbox.tui.screens import ErrorDialog, EventDetail, HelpScreen, NoteScreen, SwimlaneScreen
+from mcp_blackbox.tui.widgets.chain_tree import ChainTree
+from mcp_blackbox.tui.widgets.finding_detail import FindingDetail
+from mcp_blackbox.tui.widgets.histogram import TimeHistogram
+from mcp_blackbox.tui.widgets.search_bar import SearchBar
+from mcp_blackbox.tui.widgets.timeline import ChainTimeline
 
 _COUNT_DIMS = COUNT_DIMS
+CASE_BUNDLE_MODULE = "mcp_blackbox.forensics.casebundle"
+
+
+def _plain(value: Any) -> str:
+    return value.plain if isinstance(value, Text) else str(value)
 
 
 class InvestigatorApp(App[int]):
     """`mcp-blackbox investigate`."""
 
     TITLE = "mcp-blackbox"
-    CSS = CSS
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {BenchCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help"), Binding("q", "quit", "Quit"),
         Binding("1", "tab('overview')", "Overview", show=False), Binding("2", "tab('findings')", "Findings"),
         Binding("3", "tab('sessions')", "Sessions"), Binding("4", "tab('chain')", "Chain"),
         Binding("5", "tab('sql')", "SQL"), Binding("escape", "cancel", "Cancel", show=False),
+        Binding("slash", "search", "Search"), Binding("ctrl+n", "search_step(True)", "Next hit", show=False),
+        Binding("ctrl+b", "search_step(False)", "Previous hit", show=False),
+        Binding("w", "swimlane", "Swimlanes", show=False), Binding("d", "diff", "Diff", show=False),
         Binding("p", "pivot(True)", "Pivot"), Binding("x", "pivot(False)", "Exclude", show=False),
         Binding("s", "star", "Star"), Binding("n", "note", "Note", show=False),
         Binding("l", "toggle_live", "Live", show=False), Binding("z", "zoom(True)", "Zoom", show=False),
@@ -99,6 +95,8 @@ class InvestigatorApp(App[int]):
         self.sql_history: list[str] = list(self.case.queries)
         self.sql_index = len(self.sql_history)
         self.last_result: tuple[list[str], list[tuple[Any, ...]]] | None = None
+        self.search_text = ""
+        self._search_target: Any = None
         self._files = 0
         self.first_screen_seconds: float | None = None
         self._started = time.perf_counter()
@@ -110,7 +108,7 @@ class InvestigatorApp(App[int]):
         with TabbedContent(initial="overview"):
             with TabPane("Overview", id="overview"):
                 yield Static("loading…", id="summary")
-                yield Sparkline([], id="histogram")
+                yield TimeHistogram(id="time-histogram")
                 with Horizontal():
                     for dim, _ in _COUNT_DIMS:
                         table: DataTable[Any] = DataTable(id=f"count-{dim}", classes="counts", cursor_type="row")
@@ -121,21 +119,23 @@ class InvestigatorApp(App[int]):
                     yield sev
             with TabPane("Findings", id="findings"):
                 yield DataTable(id="findings-table", cursor_type="row")
-                yield Static("", id="finding-detail")
+                yield FindingDetail("", id="finding-detail")
             with TabPane("Sessions", id="sessions"):
                 yield SafeInput(placeholder="SQL condition on sessions, e.g. errors > 0 AND server = 'notify'",
                                 id="session-filter")
                 yield Static("", id="chips")
                 yield DataTable(id="sessions-table", cursor_type="row")
             with TabPane("Chain", id="chain"):
-                with Vertical():
-                    yield Tree("no chain yet: open a finding or a session", id="chain-tree")
-                    yield Static("", id="timeline")
+                with VerticalScroll(id="chain-pane"):
+                    yield ChainTree("no chain yet: open a finding or a session", id="chain-tree")
+                    yield Static("", id="chain-diff")
                     yield Static("", id="chain-detail")
+                    yield ChainTimeline("", id="timeline")
             with TabPane("SQL", id="sql"):
                 yield SafeInput(placeholder="SELECT … (read-only; enter runs, ctrl+s saves, e exports)", id="sql-input")
                 yield Static("", id="sql-status")
                 yield DataTable(id="sql-table")
+        yield SearchBar(id="search-bar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,12 +144,34 @@ class InvestigatorApp(App[int]):
         self._files = self.bench.file_count()
         self.set_interval(2.0, self._live_tick)
 
+    # -- errors -----------------------------------------------------------------------------------
+
+    def fail(self, title: str, exc: BaseException | str) -> None:
+        """From a worker thread: show a failed query in a dialog (the app goes on)."""
+        if self.is_running:
+            self.call_from_thread(self.post_message, QueryFailed(title, str(exc)))
+
+    @on(QueryFailed)
+    def _query_failed(self, message: QueryFailed) -> None:
+        if isinstance(self.screen, ErrorDialog):
+            return  # one dialog at a time; the first failure is the one to read
+        self.push_screen(ErrorDialog(message.title, message.error))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised something no handler expected: a dialog, never an ended app."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.post_message(QueryFailed(f"{event.worker.name or 'query'} failed", str(event.worker.error)))
+
     # -- overview ---------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="overview")
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def load_overview(self) -> None:
         # the queries are forensics' (`forensics/overview.py`); they run on this bench's cancellable cursors
-        view = overview(lambda sql, params: self.bench.query(sql, params, prepared=False).rows, self.window)
+        try:
+            view = overview(lambda sql, params: self.bench.query(sql, params, prepared=False).rows, self.window)
+        except (StoreError, duckdb.Error) as exc:
+            self.fail("overview query failed", exc)
+            return
         if view.first is not None and view.last is not None and self.full_window is None:
             self.full_window = (view.first, view.last)
         self.call_from_thread(self._show_overview, view.total, view.first, view.last, view.connections,
@@ -162,7 +184,8 @@ class InvestigatorApp(App[int]):
         live = "  ● live" if self.live else ""
         self.query_one("#summary", Static).update(Text(f"{total:,} events · {conns:,} connections · {span}{zoom}"
                                                        f"{live}"))
-        self.query_one("#histogram", Sparkline).data = buckets or [0.0]
+        lo, hi = self.window or (first, last)
+        self.query_one(TimeHistogram).show(buckets, lo, hi)
         for dim, rows in dims.items():
             table = self.query_one(f"#count-{dim}", DataTable)
             cursor = table.cursor_row
@@ -187,12 +210,36 @@ class InvestigatorApp(App[int]):
             self.window = (lo + quarter, hi - quarter)
         self.load_overview()
 
+    @on(Brushed)
+    def _brushed(self, message: Brushed) -> None:
+        self.window = message.window
+        self.load_overview()
+
+    def jump_to_time(self, text: str) -> None:
+        """Zoom the overview to a window around a time (an eighth of the store's span, at least a minute)."""
+        try:
+            at = parse_time(text)
+        except UsageError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if at is None:
+            return
+        span = (self.full_window[1] - self.full_window[0]) / 16 if self.full_window else timedelta(minutes=1)
+        span = max(span, timedelta(minutes=1))
+        self.window = (at - span, at + span)
+        self.action_tab("overview")
+        self.load_overview()
+
     # -- findings ---------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="findings")
+    @work(thread=True, exclusive=True, group="findings", exit_on_error=False)
     def load_findings(self) -> None:
         started = time.perf_counter()
-        self.bench.ensure_prepared()
+        try:
+            self.bench.ensure_prepared()
+        except (StoreError, duckdb.Error) as exc:
+            self.fail("preparing the store failed", exc)
+            return
         cur_store = self.bench.worker_store()
         try:
             # one run, so rules share their intermediate tables; quitting stops it between rules (and an
@@ -204,7 +251,7 @@ class InvestigatorApp(App[int]):
             self.bench.set_findings(findings)  # the SQL console's sandbox shows them too
         except (StoreError, duckdb.Error) as exc:
             # cancelled (escape / quit interrupts the cursor) or a store problem: say so, never crash
-            if self.is_running:
+            if self.is_running and not self.bench.closing.is_set():
                 self.call_from_thread(self.notify, f"detections stopped: {exc}", severity="error")
             return
         finally:
@@ -246,17 +293,8 @@ class InvestigatorApp(App[int]):
     @on(DataTable.RowHighlighted, "#findings-table")
     def _finding_highlighted(self, event: DataTable.RowHighlighted) -> None:
         finding = self._finding(event.row_key.value)
-        if finding is None:
-            return
-        rule = all_rules().get(finding.rule_id)
-        threats = describe(finding.cosai_threats)
-        text = Text()
-        text.append(f"{finding.title}\n", style="bold")
-        text.append(f"CoSAI: {threats}\n", style="cyan")
-        text.append(inert(rule.description if rule else "") + "\n")
-        text.append(f"entities: {inert(json.dumps(finding.entities), limit=200)}\n", style="dim")
-        text.append(f"evidence: {inert(', '.join(finding.evidence_event_ids[:6]))}", style="dim")
-        self.query_one("#finding-detail", Static).update(text)
+        if finding is not None:
+            self.query_one(FindingDetail).show(finding)
 
     def _finding(self, key: str | None) -> Finding | None:
         ident, _, index = (key or "").partition("\x00")
@@ -268,45 +306,77 @@ class InvestigatorApp(App[int]):
     def _finding_selected(self, event: DataTable.RowSelected) -> None:
         finding = self._finding(event.row_key.value)
         if finding is not None:
-            self.open_finding(finding)
+            self.post_message(OpenFinding(finding))
+
+    @on(OpenFinding)
+    def _open_finding_message(self, message: OpenFinding) -> None:
+        self.open_finding(message.finding)
 
     def open_finding(self, finding: Finding) -> None:
-        """Show the finding's chain with its evidence highlighted."""
-        self.evidence = set(finding.evidence_event_ids)
-        ident = next((e for e in finding.evidence_event_ids if not e.startswith("emitter:")), None)
-        if ident:
-            self.load_chain(ident)
+        """Show the chain of every evidence event of the finding, the evidence highlighted (and, when the
+        evidence holds a changed tool definition, its diff)."""
+        self.evidence = {e for e in finding.evidence_event_ids if e}
+        self.load_finding_chain(finding)
+
+    @work(thread=True, exclusive=True, group="chain", exit_on_error=False)
+    def load_finding_chain(self, finding: Finding) -> None:
+        from mcp_blackbox.forensics.investigate import definition_diff
+
+        work = self.bench.worker_store()
+        try:
+            chain = chain_for_found(work, finding)
+        except (StoreError, duckdb.Error) as exc:
+            self.fail(f"the chain of {finding.finding_id} failed", exc)
+            return
+        finally:
+            self.bench.release(work)
+        self.call_from_thread(self._show_chain, chain)
+        # the definition change the evidence proves: a changed listing first, else a call under a definition
+        rows = [chain.rows[e] for e in chain.event_ids if e in self.evidence]
+        candidates = [r for r in rows if r["event_type"] == "catalog" and "catalog_changed" in (r["risk_flags"] or [])]
+        candidates += [r for r in rows if r["tool_definition_sha256"] and r["message_kind"] == "request"]
+        for candidate in candidates[:3]:
+            try:
+                # the chain's rows hold the columns a chain needs; the diff reads the whole event
+                row = event_row(lambda sql, params: self.bench.query(sql, params, prepared=False).rows,
+                                candidate["event_id"])
+                if row is None:
+                    continue
+                diff = definition_diff(lambda sql, params: self.bench.query(sql, params).rows, row)
+            except (StoreError, duckdb.Error) as exc:
+                self.fail("definition diff failed", exc)
+                return
+            if diff.lines:
+                from mcp_blackbox.tui.screens.event_detail import diff_text
+
+                text = Text()
+                text.append(f"evidence: {inert(diff.message)} (d on the listing: the whole detail)\n", style="bold")
+                text.append_text(diff_text(diff))
+                self.call_from_thread(self._show_chain_diff, text)
+                return
+
+    def _show_chain_diff(self, text: Text) -> None:
+        chain_diff = self.query_one("#chain-diff", Static)
+        chain_diff.update(text)
+        chain_diff.display = True
+        tree = self.query_one(ChainTree)
+        if tree.cursor_node is not None:  # the tree got shorter: keep the evidence under the cursor in sight
+            self.call_after_refresh(tree.scroll_to_node, tree.cursor_node, False)
 
     # -- sessions ---------------------------------------------------------------------------------
 
-    def _session_where(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        for column, value, include in self.chips:
-            if column in ("server", "agent_id", "user_id", "connection_id", "host_name", "client_info_name"):
-                clauses.append(f"{'' if include else 'NOT '}coalesce({column} = ?, false)")
-                params.append(value)
-            elif column == "tool":
-                clauses.append(f"{'' if include else 'NOT '}list_contains(tools_used, ?)")
-                params.append(value)
-        condition = self.query_one("#session-filter", Input).value.strip()
-        if condition:
-            clauses.append(f"({condition})")
-        return " AND ".join(clauses) or "true", params
-
-    @work(thread=True, exclusive=True, group="sessions")
+    @work(thread=True, exclusive=True, group="sessions", exit_on_error=False)
     def load_sessions(self) -> None:
-        where, params = self._session_where()
-        sql = (f"SELECT connection_id, first_time, server, agent_id, user_id, events, calls, errors, "  # noqa: S608
-               f"emitter_roles, conversation_ids FROM sessions WHERE {where} ORDER BY first_time DESC LIMIT 1000")
+        condition = self.query_one("#session-filter", Input).value.strip()
+        sql, params = sessions_sql(self.chips, condition)
         try:
             self.bench.check(sql)
             # a typed filter condition is user SQL: it runs in the sandbox like the console's
-            typed = bool(self.query_one("#session-filter", Input).value.strip())
-            result = self.bench.sql(sql, params) if typed else self.bench.query(sql, params)
+            result = self.bench.sql(sql, params) if condition else self.bench.query(sql, params)
         except (SQLRefused, SQLFailed) as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
-        except Exception as exc:  # noqa: BLE001 - a bad filter condition is the user's to fix, not a crash
+        except (StoreError, duckdb.Error) as exc:  # a bad filter condition is the user's to fix, not a crash
             self.call_from_thread(self.notify, " ".join(str(exc).split())[:200], severity="error")
             return
         self.call_from_thread(self._show_sessions, result.columns, result.rows)
@@ -333,7 +403,7 @@ class InvestigatorApp(App[int]):
     def _session_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
             self.evidence = set()
-            self.load_chain(event.row_key.value)
+            self.post_message(OpenChain(event.row_key.value))
 
     @on(DataTable.RowSelected, ".counts")
     def _count_selected(self, event: DataTable.RowSelected) -> None:
@@ -343,7 +413,11 @@ class InvestigatorApp(App[int]):
             self.action_tab("findings")
             return
         column = {"server": "server", "tool": "tool", "agent": "agent_id", "user": "user_id"}[dim]
-        self._add_chip(column, value, True)
+        self.post_message(AddChip(column, value, True))
+
+    @on(AddChip)
+    def _add_chip_message(self, message: AddChip) -> None:
+        self._add_chip(message.column, message.value, message.include)
 
     def _add_chip(self, column: str, value: str, include: bool) -> None:
         self.chips.append((column, value, include))
@@ -356,8 +430,7 @@ class InvestigatorApp(App[int]):
             return
         coord = table.cursor_coordinate
         column = str(table.ordered_columns[coord.column].label)
-        value = table.get_cell_at(coord)
-        text = value.plain if isinstance(value, Text) else str(value)
+        text = _plain(table.get_cell_at(coord))
         mapping = {"server": "server", "agent_id": "agent_id", "user_id": "user_id", "connection_id": "connection_id",
                    "agent": "agent_id", "user": "user_id", "tool": "tool"}
         if column not in mapping:
@@ -367,90 +440,43 @@ class InvestigatorApp(App[int]):
 
     # -- chain ------------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="chain")
+    @on(OpenChain)
+    def _open_chain_message(self, message: OpenChain) -> None:
+        self.load_chain(message.ident)
+
+    def open_chain(self, ident: str) -> None:
+        """The chain of any id (the palette's "chain by id"); a finding id opens on its evidence."""
+        finding = next((f for f in self.findings if f.finding_id == ident), None)
+        if finding is not None:
+            self.open_finding(finding)
+            return
+        self.evidence = set()
+        self.load_chain(ident)
+
+    @work(thread=True, exclusive=True, group="chain", exit_on_error=False)
     def load_chain(self, ident: str) -> None:
         work = self.bench.worker_store()  # chains read raw_events: no need to wait for preparation
         try:
             chain = build_chain(work, ident)
         except (StoreError, duckdb.Error) as exc:
-            if self.is_running:
-                self.call_from_thread(self.notify, str(exc), severity="error")
+            self.fail(f"no chain for {ident}", exc)
             return
         finally:
             self.bench.release(work)
         self.call_from_thread(self._show_chain, chain)
 
-    def _label(self, node: ChainNode) -> Text:
-        style = "bold reverse red" if node.event_id in self.evidence else ""
-        text = Text(style=style)
-        text.append(node.event_time.strftime("%H:%M:%S.%f")[:-3] + " ", style="dim")
-        if node.edge_kind:
-            text.append(f"[{node.edge_kind}/{node.inferred_by}] ", style="cyan")
-        text.append(inert(node.summary, limit=110))
-        extras = []
-        if node.status:
-            extras.append(node.status)
-        if node.duration_ms is not None:
-            extras.append(f"{node.duration_ms:.1f}ms")
-        if node.tool_definition_sha256:
-            extras.append(f"def {node.tool_definition_sha256[:10]}")
-        if extras:
-            text.append(f"  ({'; '.join(extras)})", style="green")
-        if node.flags:
-            text.append("  ⚑ " + ",".join(node.flags), style="bold yellow")
-        if node.data_from:
-            text.append("  ⇠ data", style="bold magenta")
-        if node.data_to:
-            text.append("  data ⇢", style="bold magenta")
-        if node.event_id in self.case.stars:
-            text.append(" ★", style="yellow")
-        return text
-
     def _show_chain(self, chain: Chain) -> None:
         self.chain = chain
-        tree: Tree[str] = self.query_one("#chain-tree", Tree)
-        tree.clear()
-        tree.root.set_label(Text(f"{chain.ident_kind} {inert(chain.ident)} — {len(chain.event_ids)} events, "
-                                 f"{len(chain.edges)} edges"))
-        first_evidence: TreeNode[str] | None = None
-
-        def add(parent: TreeNode[str], node: ChainNode) -> None:
-            nonlocal first_evidence
-            child = parent.add(self._label(node), data=node.event_id, expand=True, allow_expand=bool(node.children))
-            if node.event_id in self.evidence and first_evidence is None:
-                first_evidence = child
-            for c in node.children:
-                add(child, c)
-
-        for root in chain.roots:
-            add(tree.root, root)
-        tree.root.expand()
-        self._show_timeline(chain)
+        tree = self.query_one(ChainTree)
+        first_evidence = tree.show(chain, self.evidence, self.case.stars)
+        self.query_one(ChainTimeline).show(chain, self.evidence)
+        chain_diff = self.query_one("#chain-diff", Static)
+        chain_diff.update("")
+        chain_diff.display = False
         self.action_tab("chain")
         tree.focus()
         if first_evidence is not None:
             self.call_after_refresh(tree.move_cursor, first_evidence)  # after layout gives nodes their lines
-
-    def _show_timeline(self, chain: Chain) -> None:
-        """Per-session spans: one bar per call, scaled to the chain's time range."""
-        calls = [chain.rows[e] for e in chain.event_ids if chain.rows[e]["method"] == "tools/call"
-                 and chain.rows[e]["message_kind"] in ("result", "error") and chain.rows[e]["duration_ms"] is not None
-                 and chain.rows[e]["emitter_role"] == "client"]
-        out = Text()
-        if calls:
-            t0 = min(r["event_time"].timestamp() - r["duration_ms"] / 1000 for r in calls)
-            t1 = max(r["event_time"].timestamp() for r in calls)
-            width = 60
-            for r in calls[:5]:
-                start = r["event_time"].timestamp() - r["duration_ms"] / 1000
-                a = int((start - t0) / max(t1 - t0, 1e-6) * width)
-                b = max(a + 1, int((r["event_time"].timestamp() - t0) / max(t1 - t0, 1e-6) * width))
-                out.append(f"{inert(str(r['server']), limit=10):>10}.{inert(str(r['tool_name']), limit=14):<14} ")
-                out.append(" " * a + "█" * (b - a), style="red" if r["event_id"] in self.evidence else "green")
-                out.append(f" {r['duration_ms']:.1f}ms\n")
-            if len(calls) > 5:
-                out.append(f"… {len(calls) - 5} more calls", style="dim")
-        self.query_one("#timeline", Static).update(out)
 
     @on(Tree.NodeHighlighted, "#chain-tree")
     def _node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
@@ -458,50 +484,65 @@ class InvestigatorApp(App[int]):
             return
         row = self.chain.rows[event.node.data]
         text = Text()
+        if row["event_id"] in self.evidence:
+            text.append("⚑ evidence  ", style="bold red")
         text.append(f"{row['event_id']}  {row['emitter_role']} {row['event_type']}", style="bold")
         text.append(f"  trace {inert(row['trace_id'] or '—')}  tool_call {inert(row['tool_call_id'] or '—')}\n",
                     style="dim")
         if row["tool_definition_sha256"]:
-            text.append(f"definition in force: {row['tool_definition_sha256']}\n", style="cyan")
+            text.append(f"definition in force: {row['tool_definition_sha256']}  (d: diff)\n", style="cyan")
+        if row["event_type"] == "catalog":
+            text.append("tool listing  (d: diff with the previous listing)\n", style="cyan")
         text.append(inert(row["arguments_json"] or row["result_json"] or "", limit=300))
         self.query_one("#chain-detail", Static).update(text)
 
     @on(Tree.NodeSelected, "#chain-tree")
     def _node_selected(self, event: Tree.NodeSelected[str]) -> None:
         if event.node.data and not str(event.node.data).startswith("connection:"):
-            self.open_event(str(event.node.data))
+            self.post_message(OpenEvent(str(event.node.data)))
 
-    @work(thread=True, group="detail")
-    def open_event(self, event_id: str) -> None:
-        """Event detail for any event id."""
-        # one event: filter raw_events, deduplicate after (no need to wait for `events` to be prepared)
-        res = self.bench.query(f"SELECT * EXCLUDE (date) FROM raw_events WHERE event_id = ? {DEDUP}",  # noqa: S608
-                               [event_id], prepared=False)
-        if res.rows:
-            self.call_from_thread(self.push_screen, EventDetail(dict(zip(res.columns, res.rows[0], strict=True))))
+    @on(OpenEvent)
+    def _open_event_message(self, message: OpenEvent) -> None:
+        self.open_event(message.event_id)
+
+    @work(thread=True, group="detail", exit_on_error=False)
+    def open_event(self, event_id: str, *, diff: bool = False) -> None:
+        """Event detail for any event id (`diff`: with the definition diff shown)."""
+        try:
+            row = event_row(lambda sql, params: self.bench.query(sql, params, prepared=False).rows, event_id)
+        except (StoreError, duckdb.Error) as exc:
+            self.fail(f"event {event_id} could not be read", exc)
+            return
+        if row is not None:
+            self.call_from_thread(self.push_screen, EventDetail(row, diff=diff))
+        else:
+            self.call_from_thread(self.notify, f"no event {event_id} in the store", severity="warning")
+
+    def action_diff(self) -> None:
+        """`d` on a chain node (a catalog event or a call): its detail, opened on the definition diff."""
+        tree = self.query_one(ChainTree)
+        if self.focused is not tree or tree.cursor_node is None or not tree.cursor_node.data:
+            self.notify("d diffs definitions from a chain node or an event detail")
+            return
+        self.open_event(str(tree.cursor_node.data), diff=True)
+
+    def action_swimlane(self) -> None:
+        if self.chain is None:
+            self.notify("open a finding or a session first: swimlanes draw the current chain")
+            return
+        self.push_screen(SwimlaneScreen(self.chain, self.evidence))
 
     def action_follow(self, forward: bool) -> None:
         if self.chain is None:
             return
-        tree: Tree[str] = self.query_one("#chain-tree", Tree)
+        tree = self.query_one(ChainTree)
         current = tree.cursor_node.data if tree.cursor_node else None
         edges = [e for e in self.chain.edges if e.kind == EdgeKind.DATA_FLOW
                  and (e.src_event_id if forward else e.dst_event_id) in self._call_ids(current)]
         if not edges:
             self.notify("no data-flow edge " + ("from" if forward else "into") + " this call")
             return
-        target = edges[0].dst_event_id if forward else edges[0].src_event_id
-
-        def find(node: TreeNode[str]) -> TreeNode[str] | None:
-            if node.data == target:
-                return node
-            for child in node.children:
-                hit = find(child)
-                if hit is not None:
-                    return hit
-            return None
-
-        hit = find(tree.root)
+        hit = tree.find(edges[0].dst_event_id if forward else edges[0].src_event_id)
         if hit is not None:
             tree.move_cursor(hit)
 
@@ -515,6 +556,67 @@ class InvestigatorApp(App[int]):
                 ids |= {e.src_event_id, e.dst_event_id}
         return ids
 
+    # -- search -----------------------------------------------------------------------------------
+
+    _TAB_VIEW = {"overview": "#count-server", "findings": "#findings-table", "sessions": "#sessions-table",
+                 "chain": "#chain-tree", "sql": "#sql-table"}
+
+    def _search_view(self) -> Any:
+        """The table or tree the investigator looks at: the focused one if it is on the visible tab."""
+        tabs = self.query_one(TabbedContent)
+        focused = self.focused
+        pane = tabs.active_pane
+        if isinstance(focused, DataTable | Tree) and pane is not None and pane in focused.ancestors:
+            return focused
+        return self.query_one(self._TAB_VIEW[tabs.active])
+
+    def action_search(self) -> None:
+        if self.screen is not self.screen_stack[0]:
+            return
+        self._search_target = self._search_view()
+        self.query_one(SearchBar).open()
+
+    @on(SearchBar.Search)
+    def _search(self, message: SearchBar.Search) -> None:
+        self.search_text = message.text
+        self.search_step(message.forward)
+
+    @on(SearchBar.Closed)
+    def _search_closed(self) -> None:
+        if self._search_target is not None:
+            self._search_target.focus()
+
+    def action_search_step(self, forward: bool) -> None:
+        if self.search_text:
+            self.search_step(forward)
+
+    def search_step(self, forward: bool = True) -> bool:
+        """Move the view's cursor to the next (previous) row or node holding the search text."""
+        view = self._search_target or self._search_view()
+        needle = self.search_text.casefold()
+        bar = self.query_one(SearchBar)
+        if isinstance(view, DataTable):
+            lines = [" ".join(_plain(c) for c in view.get_row_at(i)) for i in range(view.row_count)]
+            current = view.cursor_row
+        else:
+            lines = []
+            for i in range(view.last_line + 1):
+                node = view.get_node_at_line(i)
+                lines.append(_plain(node.label) if node is not None else "")
+            current = view.cursor_line
+        hits = [i for i, line in enumerate(lines) if needle in line.casefold()]
+        if not hits:
+            bar.status("no match")
+            return False
+        after = [i for i in hits if (i > current if forward else i < current)]
+        target = (after[0] if forward else after[-1]) if after else (hits[0] if forward else hits[-1])
+        if isinstance(view, DataTable):
+            view.move_cursor(row=target)
+        else:
+            view.cursor_line = target
+        bar.status(f"{hits.index(target) + 1}/{len(hits)}")
+        return True
+
     # -- SQL --------------------------------------------------------------------------------------
 
     @on(Input.Submitted, "#sql-input")
@@ -527,7 +629,7 @@ class InvestigatorApp(App[int]):
         self.query_one("#sql-status", Static).update(Text("running… (escape cancels)", style="yellow"))
         self.run_sql(sql)
 
-    @work(thread=True, exclusive=True, group="sql")
+    @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
     def run_sql(self, sql: str) -> None:
         try:
             result = self.bench.sql(sql)  # the sandbox: no file access, catalog read-only
@@ -552,6 +654,15 @@ class InvestigatorApp(App[int]):
             table.add_row(*(safe(v, limit=60) for v in row))
         more = f" (showing 5,000 of {len(rows):,})" if len(rows) > 5000 else ""
         self._sql_status(f"{len(rows):,} rows in {seconds:.3f}s{more}", "green")
+
+    def run_saved_query(self, sql: str) -> None:
+        """The palette's "run saved query": into the SQL tab, and run."""
+        self.action_tab("sql")
+        self.query_one("#sql-input", Input).value = sql
+        self.sql_history.append(sql)
+        self.sql_index = len(self.sql_history)
+        self.query_one("#sql-status", Static).update(Text("running… (escape cancels)", style="yellow"))
+        self.run_sql(sql)
 
     def on_key(self, event: Any) -> None:
         sql_input = self.query_one("#sql-input", Input)
@@ -656,6 +767,27 @@ class InvestigatorApp(App[int]):
         del markup
         super().notify(inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False)
 
+    def action_export_case(self) -> None:
+        """Stars, notes and saved queries with their evidence, one archive (`forensics/casebundle.py`)."""
+        if importlib.util.find_spec(CASE_BUNDLE_MODULE) is None:
+            self.notify("case export is not available in this build (forensics.casebundle missing)",
+                        severity="error")
+            return
+        self.export_case_worker()
+
+    @work(thread=True, exclusive=True, group="case", exit_on_error=False)
+    def export_case_worker(self) -> None:
+        from mcp_blackbox.forensics import casebundle  # type: ignore[attr-defined,unused-ignore]
+
+        try:
+            out_dir = case_dir(self.bench.path, "exports")
+            out = out_dir / f"{self.case.path.stem}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+            path = casebundle.export_case(self.bench.path, self.case.path.stem, out)
+        except (StoreError, OSError, duckdb.Error) as exc:
+            self.fail("case export failed", exc)
+            return
+        self.call_from_thread(self.notify, f"case exported to {path}")
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -666,7 +798,14 @@ class InvestigatorApp(App[int]):
         self.query_one(TabbedContent).active = tab
         self.query_one(self._TAB_FOCUS[tab]).focus()
 
+    _INPUT_LEAVES_TO = {"sql-input": "#sql-table", "session-filter": "#sessions-table"}
+
     def action_cancel(self) -> None:
+        """Escape: leave an input first (then digits switch tabs again), else cancel running queries."""
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id in self._INPUT_LEAVES_TO:
+            self.query_one(self._INPUT_LEAVES_TO[focused.id]).focus()
+            return
         n = self.bench.cancel_all()
         if n:
             self.notify(f"cancelled {n} running quer{'y' if n == 1 else 'ies'}")

@@ -1,0 +1,1 @@
+"""The bench's widgets, one per file."""
