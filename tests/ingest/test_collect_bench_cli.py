@@ -88,7 +88,8 @@ def test_prune_keeps_segments_no_verified_manifest_covers(tmp_path: Path) -> Non
     spool = tmp_path / "spool"
     _spool(spool)
     store = tmp_path / "store"
-    assert _run(env, "collect", "--source", f"spool://{spool}", "--store", str(store), "--until-idle", "1").returncode == 0
+    collect = _run(env, "collect", "--source", f"spool://{spool}", "--store", str(store), "--until-idle", "1")
+    assert collect.returncode == 0, collect.stderr
     before = list_segments(spool / "w1")
     # the same manifests checked under another key: nothing is covered, nothing deleted
     report = prune_spool(spool, store, Ed25519PrivateKey.generate().public_key())
