@@ -13,6 +13,7 @@ from pathlib import Path
 from mcp_blackbox.forensics.detections import all_rules, run_detections
 from mcp_blackbox.forensics.interrupt import run_interruptible
 from mcp_blackbox.forensics.output import emit, render
+from mcp_blackbox.forensics.progress import TerminalProgress
 from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
@@ -50,13 +51,24 @@ def run(args: argparse.Namespace) -> int:
 
         msg = "--store is required"
         raise UsageError(msg)
+    progress = TerminalProgress()
+    progress.update("detect: preparing the store")
     store = open_store(args.store)
+    selected = args.rules or sorted(all_rules())
+    started = iter(range(len(selected)))
+
+    def tick() -> bool:  # asked by run_detections before each rule, in `selected` order
+        index = next(started, len(selected) - 1)
+        progress.update(f"detect: rule {index + 1}/{len(selected)} {selected[index]}")
+        return False
+
     try:
         since, until = parse_time(args.since), parse_time(args.until)
         findings = run_interruptible(
-            lambda: run_detections(store, args.rules, since, until, args.inventory), store.con.interrupt,
+            lambda: run_detections(store, args.rules, since, until, args.inventory, stop=tick), store.con.interrupt,
             args.timeout, what="detection")
     finally:
+        progress.done()
         store.close()
     if args.format == "json":
         print(json_text([f.to_json() for f in findings], indent=1, ensure_ascii=False))

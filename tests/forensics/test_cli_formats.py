@@ -103,3 +103,30 @@ def test_detect_csv_ndjson_and_field_names(incident_store: Path) -> None:
     assert set(header) <= set(findings[0]), header  # the table says rule_id where JSON says rule_id
     rules_header = _out("detect", "--list-rules").decode().splitlines()[0].split()
     assert rules_header == ["rule_id", "severity", "cosai_threats", "title"]
+
+
+def test_detect_progress_on_a_terminal_silence_when_piped(incident_store: Path) -> None:
+    piped = subprocess.run([CLI, "detect", "--store", str(incident_store)], capture_output=True, timeout=120,
+                           check=False)
+    assert piped.returncode == 0 and piped.stderr == b""  # nothing on a pipe
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([CLI, "detect", "--store", str(incident_store), "--format", "ndjson"],
+                              stdout=subprocess.PIPE, stderr=slave, timeout=120, check=False)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    text = seen.decode()
+    assert "\rdetect: rule 1/" in text and "rug_pull" in text
+    assert text.endswith("\r")  # the progress line is erased at the end
+    assert all(json.loads(line) for line in proc.stdout.decode().splitlines())  # stdout carries only results
