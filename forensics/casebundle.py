@@ -70,7 +70,7 @@ def default_out(store_root: Path, case_name: str) -> Path:
 
 def _store_key(store_root: Path, key_path: Path | None) -> Any:
     """The store's signing key (Ed25519PrivateKey): must exist and be one of `STORE/keys/`."""
-    from mcp_blackbox.collector.ingest.manifest import default_key_path, fingerprint, load_or_create_key
+    from mcp_blackbox.schema.signing import default_key_path, fingerprint, load_or_create_key
 
     path = key_path or default_key_path()
     if not path.is_file():
@@ -197,8 +197,7 @@ def _members(store_root: Path, case_name: str) -> dict[str, bytes]:
 
 def export_case(store_root: Path, case_name: str, out: Path, *, key_path: Path | None = None) -> Path:
     """Bundle case `case_name` of the store at `store_root` into the archive `out` (written atomically); returns it."""
-    from mcp_blackbox.collector.ingest.keytrust import store_ids
-    from mcp_blackbox.collector.ingest.manifest import fingerprint, public_raw, signed_body
+    from mcp_blackbox.schema.signing import fingerprint, public_raw, signed_body, store_ids
 
     store_root = Path(store_root)
     key = _store_key(store_root, key_path)
@@ -260,8 +259,13 @@ def _read(path: Path) -> tuple[dict[str, bytes], list[str]]:
 
 def _trusted(doc: dict[str, Any], public_keys: list[Path] | None, known_stores: Path | None) -> dict[str, Any]:
     """fingerprint → trusted Ed25519 public key for this bundle."""
-    from mcp_blackbox.collector.ingest.keytrust import default_known_stores, load_pins
-    from mcp_blackbox.collector.ingest.manifest import default_key_path, fingerprint, load_public_key
+    from mcp_blackbox.schema.signing import (
+        default_key_path,
+        default_known_stores,
+        fingerprint,
+        load_pins,
+        load_public_key,
+    )
 
     if public_keys:
         keys = [load_public_key(p) for p in public_keys]
@@ -272,7 +276,7 @@ def _trusted(doc: dict[str, Any], public_keys: list[Path] | None, known_stores: 
     trusted = dict(load_pins(known_stores or default_known_stores(), ids)) if ids else {}
     own = default_key_path()
     if own.is_file():
-        from mcp_blackbox.collector.ingest.manifest import load_or_create_key
+        from mcp_blackbox.schema.signing import load_or_create_key
 
         try:
             public = load_or_create_key(own).public_key()
@@ -285,7 +289,7 @@ def _trusted(doc: dict[str, Any], public_keys: list[Path] | None, known_stores: 
 
 def verify_case(path: Path, *, public_keys: list[Path] | None = None, known_stores: Path | None = None) -> list[str]:
     """Problems of the case bundle at `path` (empty list: intact), each naming what and where."""
-    from mcp_blackbox.collector.ingest.manifest import verify_signature
+    from mcp_blackbox.schema.signing import verify_signature
 
     files, problems = _read(Path(path))
     if MANIFEST not in files:
