@@ -49,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("chain", "mcp_blackbox.forensics.cli_chain", "the action chain of a connection/trace/conversation"),
     Command("detect", "mcp_blackbox.forensics.cli_detect", "run threat detections over the stored history"),
     Command("export", "mcp_blackbox.forensics.cli_export", "export events as OCSF or JSONL"),
+    Command("case", "mcp_blackbox.forensics.cli_case", "export a case as one signed archive, or verify one"),
     Command("investigate", "mcp_blackbox.tui.cli", "the investigator's terminal UI"),
     Command("schema", "mcp_blackbox.schema.cli", "print the event contract (JSON Schema, columns)"),
     Command("config", "mcp_blackbox.config_cli", "show the effective settings of every component (secrets masked)"),

@@ -109,8 +109,11 @@ class Chain:
         return {"ident": self.ident, "ident_kind": self.ident_kind, "event_ids": self.event_ids,
                 "edges": [asdict(e) for e in self.edges], "roots": [node(r) for r in self.roots]}
 
-    def to_tree_text(self, *, width: int = 160) -> str:
-        """The tree as indented text with inference labels (terminal-safe)."""
+    def to_tree_text(self, *, width: int | None = 160) -> str:
+        """The tree as indented text with inference labels (terminal-safe).
+
+        A line longer than `width` has its summary cut, never its status, duration, definition or flags;
+        `width=None` cuts nothing."""
         lines: list[str] = []
 
         def walk(n: ChainNode, prefix: str, last: bool, top: bool) -> None:
@@ -127,9 +130,10 @@ class Chain:
                 extras.append("⚑ " + ",".join(n.flags))
             if n.data_from:
                 extras.append("⇠ data from " + ",".join(e[-8:] for e in n.data_from))
-            tail = f"  ({'; '.join(extras)})" if extras else ""
-            text = f"{prefix}{branch}{n.event_time.strftime('%H:%M:%S.%f')[:-3]} {label}{n.summary}{tail}"
-            lines.append(inert(text, limit=width))
+            tail = inert(f"  ({'; '.join(extras)})") if extras else ""
+            head = inert(f"{prefix}{branch}{n.event_time.strftime('%H:%M:%S.%f')[:-3]} {label}")
+            room = None if width is None else max(width - len(head) - len(tail), 12)
+            lines.append(f"{head}{inert(n.summary, limit=room)}{tail}")
             child_prefix = prefix + ("" if top else ("   " if last else "│  "))
             for i, child in enumerate(n.children):
                 walk(child, child_prefix, i == len(n.children) - 1, False)

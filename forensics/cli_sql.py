@@ -1,4 +1,5 @@
-"""`mcp-blackbox sql --store DIR "SELECT …" [--format table|csv|json] [--describe [VIEW]] [--timeout S]`."""
+"""`mcp-blackbox sql --store DIR "SELECT …" [--format table|csv|json|ndjson] [--wide] [--describe [VIEW]]
+[--timeout S]`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from mcp_blackbox.forensics.interrupt import run_interruptible
-from mcp_blackbox.forensics.output import render
+from mcp_blackbox.forensics.output import emit, render
 from mcp_blackbox.forensics.safe import for_terminal
 from mcp_blackbox.forensics.sqlguard import SafeSQL
 from mcp_blackbox.forensics.views import VIEW_DOCS
@@ -17,9 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox sql`."""
     parser.add_argument("--store", required=True, help="store directory")
     parser.add_argument("query", nargs="?", help="SQL (read-only); '-' reads it from stdin")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
+    parser.add_argument("--format", choices=("table", "csv", "json", "ndjson"), default="table",
                         help="table and csv show control, bidi and invisible characters as visible markers "
-                             "(csv also guards =+-@ formulas with a leading '); json is exact, with them escaped")
+                             "(csv also guards =+-@ formulas with a leading '); json and ndjson (one object a "
+                             "line) are exact, with them escaped")
+    parser.add_argument("--wide", "--no-truncate", dest="wide", action="store_true",
+                        help="table: show every cell whole (default: cut at 60 characters with …)")
     parser.add_argument("--describe", nargs="?", const="", metavar="VIEW",
                         help="list the views, or the columns of one view with their meaning")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             print(for_terminal(_describe(safe, args.describe)))
             return 0
         names, rows = run_interruptible(lambda: safe.run(query), safe.interrupt, args.timeout)
-        print(render(names, rows, args.format))
+        emit(render(names, rows, args.format, max_width=None if args.wide else 60), args.format)
         return 0
     finally:
         safe.close()

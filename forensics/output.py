@@ -5,7 +5,8 @@ r"""Printing result sets as table, CSV or JSON — terminal-safe whether they go
   end in `\n`), and a text cell starting with `=`, `+`, `-`, `@` or a tab gets a leading `'` so a
   spreadsheet shows it instead of evaluating a formula (CSV injection). CSV is for eyes and spreadsheets,
   on screen or in a file alike; it is not an exact copy.
-- json: exact. Hidden characters are escaped as `\uXXXX` (`json_text`), so the output is valid JSON,
+- json / ndjson (one object per line): exact. Hidden characters are escaped as `\uXXXX` (`json_text`),
+  so the output is valid JSON,
   inert on a terminal, and decodes to the stored value. Use it to recover a value a marker stands for.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -45,11 +47,21 @@ def csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def render(names: list[str], rows: list[tuple[Any, ...]], fmt: str, *, max_width: int = 60) -> str:
-    """`table` (aligned, inert), `csv` or `json` (one array of objects)."""
+def emit(text: str, fmt: str) -> None:
+    """Print a rendered result: NDJSON of no rows prints nothing (not an empty line); lines end in LF."""
+    if text or fmt != "ndjson":
+        sys.stdout.write(text + "\n")
+
+
+def render(names: list[str], rows: list[tuple[Any, ...]], fmt: str, *, max_width: int | None = 60) -> str:
+    """`table` (aligned, inert; cells cut at `max_width`, None: whole), `csv`, `json` (one array of
+    objects) or `ndjson` (one object per line, exact like json)."""
     if fmt == "json":
         return json_text([dict(zip(names, r, strict=True)) for r in rows], default=_json_default,
                          ensure_ascii=False, indent=1)
+    if fmt == "ndjson":
+        return "\n".join(json_text(dict(zip(names, r, strict=True)), default=_json_default, ensure_ascii=False)
+                         for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

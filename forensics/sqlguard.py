@@ -37,6 +37,7 @@ import duckdb
 
 from mcp_blackbox.forensics.store import EVENTS_DIR, Store
 from mcp_blackbox.schema.errors import StoreError, UsageError
+from mcp_blackbox.schema.layout import is_store
 
 if TYPE_CHECKING:
     from mcp_blackbox.forensics.detections import Finding
@@ -149,8 +150,8 @@ class SafeSQL:
         if not self.root.is_dir():
             msg = f"store {self.root} does not exist or is not a directory"
             raise StoreError(msg)
-        if not (self.root / EVENTS_DIR).is_dir():
-            msg = f"{self.root} is not an mcp-blackbox store (no {EVENTS_DIR}/ directory)"
+        if not is_store(self.root):
+            msg = f"{self.root} is not an mcp-blackbox store (no {EVENTS_DIR}/ or manifests/ directory)"
             raise StoreError(msg)
         self.threads = threads
         self._lock = threading.Lock()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mcp_blackbox.schema.errors import MissingExtraError, StoreError
-from mcp_blackbox.schema.layout import CASES, EVENTS, MANIFESTS, QUARANTINE
+from mcp_blackbox.schema.layout import CASES, EVENTS, MANIFESTS, QUARANTINE, is_store
 
 try:
     import duckdb
@@ -80,8 +80,8 @@ def open_store(path: str | Path, *, threads: int | None = None, prepare: bool = 
     if not root.is_dir():
         msg = f"store {root} does not exist or is not a directory"
         raise StoreError(msg)
-    if not (root / EVENTS_DIR).is_dir():
-        msg = f"{root} is not an mcp-blackbox store (no {EVENTS_DIR}/ directory)"
+    if not is_store(root):
+        msg = f"{root} is not an mcp-blackbox store (no {EVENTS_DIR}/ or manifests/ directory)"
         raise StoreError(msg)
     config: dict[str, Any] = {"enable_external_access": True}
     if threads:

@@ -136,7 +136,10 @@ SELECT req.event_id AS call_event_id, resp.event_id AS response_event_id, req.em
        coalesce(req.tool_call_id, resp.tool_call_id) AS tool_call_id,
        coalesce(req.conversation_id, resp.conversation_id) AS conversation_id, req.tool_definition_sha256,
        req.agent_id, req.user_id, req.host_name, coalesce(req.protocol_era, resp.protocol_era) AS protocol_era,
-       req.jsonrpc_id, req.initiator, resp.error_code, coalesce(resp.http_status, req.http_status) AS http_status
+       req.jsonrpc_id, req.initiator, resp.error_code, coalesce(resp.http_status, req.http_status) AS http_status,
+       req.client_info_name, req.client_info_version, req.mcp_session_id, req.user_id_source, req.os_user,
+       req.oauth_client_id, req.oauth_issuer, req.oauth_subject, req.oauth_scopes, req.token_audience,
+       req.token_fingerprint, req.user_agent
 FROM req LEFT JOIN resp
   ON resp.emitter_instance_id = req.emitter_instance_id AND resp.connection_id = req.connection_id
  AND resp.initiator = req.initiator AND resp.jsonrpc_id = req.jsonrpc_id AND resp.event_time >= req.event_time

@@ -40,8 +40,9 @@ def events_dir(root: Path) -> Path:
 
 
 def is_store(root: Path) -> bool:
-    """Whether `root` looks like a store (it has an events/ directory)."""
-    return (root / EVENTS).is_dir()
+    """Whether `root` looks like a store: it has `events/`, or `manifests/` (a store `collect` made from an
+    empty source has manifests and keys but no event file yet: still a store, with no events)."""
+    return (root / EVENTS).is_dir() or (root / MANIFESTS).is_dir()
 
 
 def event_files(root: Path) -> list[Path]:
@@ -57,3 +58,4 @@ def cases_dir(root: Path) -> Path:
 def exports_dir(root: Path) -> Path:
     """STORE/cases/exports: query results the investigator exported."""
     return root / EXPORTS
+

@@ -10,15 +10,22 @@ from pathlib import Path
 
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.settings import DEFAULT_GROUP
-from mcp_blackbox.schema.transport import KAFKA_PREFIX
+from mcp_blackbox.schema.transport import KAFKA_PREFIX, spool_url
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `collect`."""
-    parser.add_argument("--source", help="kafka://host:port[,host:port]/topic or spool:///dir (required)")
+    parser.add_argument("--source", help="kafka://host:port[,host:port]/topic or spool:///dir (default: the "
+                        "default spool `wrap` writes to with no sink: $XDG_STATE_HOME/mcp-blackbox/spool, "
+                        "i.e. ~/.local/state/mcp-blackbox/spool)")
     parser.add_argument("--store", type=Path, help="store directory, created if missing (required)")
     parser.add_argument("--export-public-key", action="store_true",
                         help="print the manifest signing key's public half (PEM; key created if missing) and exit")
+    parser.add_argument("--prune", action="store_true",
+                        help="spool source: when collecting ends, delete the spool segments every record of which "
+                        "a signed manifest of the store covers (a writer's last segment is always kept)")
     parser.add_argument("--group", help=f"Kafka consumer group (default {DEFAULT_GROUP})")
     parser.add_argument("--until-idle", type=float, metavar="SECONDS",
                         help="exit after SECONDS with nothing new (default: run until SIGTERM/SIGINT)")
@@ -61,14 +68,22 @@ def run(args: argparse.Namespace) -> int:
                                        client=args.client)
     args.source, args.store, args.group, args.client = settings_.source, settings_.store, settings_.group, \
         settings_.client
-    if not args.source or args.store is None:
-        msg = "--source and --store are required (flags, MCP_BLACKBOX_COLLECT_SOURCE/STORE or [collect])"
+    if args.store is None:
+        msg = "--store is required (flag, MCP_BLACKBOX_COLLECT_STORE or [collect])"
         raise UsageError(msg)
+    if not args.source:
+        from mcp_blackbox.collector.emit.config import state_dir  # the emitters' default spool, same place
+
+        args.source = spool_url(state_dir() / "spool")
+        log.info("no --source: reading the default spool %s", args.source)
     if args.until_idle is not None and args.until_idle < 0:
         msg = "--until-idle must be >= 0"
         raise UsageError(msg)
     if args.store.exists() and not args.store.is_dir():
         msg = f"--store {args.store} is not a directory"
+        raise UsageError(msg)
+    if args.prune and args.source.startswith(KAFKA_PREFIX):
+        msg = "--prune applies to spool sources (Kafka keeps its own retention)"
         raise UsageError(msg)
     source = open_source(args.source, args.group, max_poll_records=args.max_poll_records, client=args.client,
                          security=settings_.kafka, session_timeout_ms=args.session_timeout_ms,
@@ -83,6 +98,14 @@ def run(args: argparse.Namespace) -> int:
                         stats=stats, stats_interval=args.stats_interval, key_path=args.key, group=args.group)
     collector = Collector(args.store, source, settings)
     code = collector.run(until_idle=args.until_idle)
+    if args.prune:
+        from mcp_blackbox.collector.ingest.prune import prune_spool
+
+        pruned = prune_spool(source.root, args.store, collector.manifests.public)  # type: ignore[attr-defined]
+        for problem in pruned.problems:
+            log.warning("prune: %s", problem)
+        print(f"mcp-blackbox collect: pruned {len(pruned.deleted)} spool segment(s) ({pruned.bytes_freed} bytes) "
+              f"covered by signed manifests; {pruned.kept} kept", file=sys.stderr)
     t = collector.summary()
     if stats or os.environ.get("MCP_BLACKBOX_COLLECT_SUMMARY"):
         print(f"mcp-blackbox collect: done: {t['events']} events stored, {t['quarantined']} quarantined, "

@@ -291,6 +291,7 @@ class Collector:
                         self.write_report()
                 self._maybe_stats(now)
                 if (not self.assigned_once and getattr(self.source, "joins_group", False)
+                        and not getattr(self.source, "unreachable", False)  # no broker: nothing to join
                         and now - started < max(60.0, 3 * (until_idle or 0))):
                     last_data = now  # joining the group (first rebalance) is not idleness
                 if until_idle is not None and now - last_data >= until_idle and not self.buffers:

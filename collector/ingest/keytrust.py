@@ -25,68 +25,20 @@ accepted with `verify --public-key OLD --public-key NEW --pin`.
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import os
 from pathlib import Path
-from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mcp_blackbox.collector.ingest.manifest import fingerprint, manifest_name, public_raw
-from mcp_blackbox.collector.ingest.storefs import MANIFESTS
-from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.schema.model import format_time, utc_now
 
-KNOWN_STORES_ENV = "MCP_BLACKBOX_KNOWN_STORES"
-KEY_TYPE = "ed25519"
-
-
-def default_known_stores() -> Path:
-    """Where pinned store keys live unless configured."""
-    env = os.environ.get(KNOWN_STORES_ENV)
-    if env:
-        return Path(env).expanduser()
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "mcp-blackbox" / "known_stores"
-
-
-def store_ids(root: Path) -> list[str]:
-    """The ids a pin for this store may be filed under (path, and genesis when manifest 1 exists)."""
-    ids = [f"path:{quote(str(root.resolve()), safe='/')}"]
-    first = root / MANIFESTS / manifest_name(1)
-    if first.is_file():  # an empty store has no genesis manifest yet: its path is its only id
-        ids.append(f"genesis:{hashlib.sha256(first.read_bytes()).hexdigest()}")
-    return ids
-
-
-def load_pins(known: Path, ids: list[str]) -> dict[str, Ed25519PublicKey]:
-    """Keys pinned under any of `ids` (fingerprint → key); empty when none (first use)."""
-    try:
-        text = known.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read known stores file {known}: {exc}"
-        raise StoreError(msg) from exc
-    wanted = set(ids)
-    keys: dict[str, Ed25519PublicKey] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        if len(fields) < 3 or fields[1] != KEY_TYPE:
-            msg = f"{known}:{number}: not `<store-id> {KEY_TYPE} <base64 key>`"
-            raise StoreError(msg)
-        if fields[0] not in wanted:
-            continue
-        try:
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(fields[2], validate=True))
-        except (ValueError, binascii.Error) as exc:
-            msg = f"{known}:{number}: bad {KEY_TYPE} key ({exc})"
-            raise StoreError(msg) from exc
-        keys[fingerprint(key)] = key
-    return keys
+# the key code lives in schema/signing.py (forensics signs case bundles); re-exported here
+from mcp_blackbox.schema.signing import KEY_TYPE as KEY_TYPE
+from mcp_blackbox.schema.signing import KNOWN_STORES_ENV as KNOWN_STORES_ENV
+from mcp_blackbox.schema.signing import default_known_stores as default_known_stores
+from mcp_blackbox.schema.signing import load_pins as load_pins
+from mcp_blackbox.schema.signing import public_raw as public_raw
+from mcp_blackbox.schema.signing import store_ids as store_ids
 
 
 def add_pins(known: Path, ids: list[str], keys: list[Ed25519PublicKey]) -> None:

@@ -10,11 +10,37 @@ flush-on-revoke and offset commits happen inline.
 from __future__ import annotations
 
 import logging
+import re
+import time
 from typing import Any
 
 from mcp_blackbox.collector.ingest.sources import Batch, Callback, _noop
 
 log = logging.getLogger(__name__)
+
+#: one line per distinct librdkafka complaint per this many seconds (an unreachable broker is retried every
+#: ~50 ms; its "Connect failed" line must not flood the log)
+LOG_EVERY_S = 30.0
+
+
+class RateLimitedLog:
+    """What librdkafka's `logger` and `error_cb` write to: `log`, rate-limited per message text."""
+
+    def __init__(self, every_s: float = LOG_EVERY_S) -> None:
+        self.every_s = every_s
+        self._last: dict[str, tuple[float, int]] = {}  # text → (last printed, suppressed since)
+
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        text = msg % args if args else msg
+        key = re.sub(r"\d+(\.\d+)?ms|\d{9,}", "N", text)  # "after 0ms", timestamps: same complaint
+        now = time.monotonic()
+        last, suppressed = self._last.get(key, (-self.every_s, 0))
+        if now - last < self.every_s:
+            self._last[key] = (last, suppressed + 1)
+            return
+        self._last[key] = (now, 0)
+        more = f" ({suppressed} more like it in the last {self.every_s:.0f}s)" if suppressed else ""
+        log.log(level, "mcp-blackbox collect: kafka: %s%s", text, more)
 
 
 def available() -> bool:
@@ -49,10 +75,21 @@ class ConfluentSource:
         }
         if instance_id:
             self.config["group.instance.id"] = instance_id
+        self._log = RateLimitedLog()
+        #: True while librdkafka reports every broker down: not "joining the group" (collect --until-idle)
+        self.unreachable = False
+        self.config.update({"logger": self._log, "error_cb": self._on_error, "log.connection.close": False})
         self.config.update(extra or {})
         self.consumer: Any = None
         self._assigned: set[str] = set()
         self._seeks: dict[str, int | None] | None = None  # offsets chosen inside on_assign
+
+    def _on_error(self, err: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE):
+            self.unreachable = True
+        self._log.log(logging.WARNING, "%s", err.str())
 
     def start(self, on_assigned: Callback, on_revoked: Callback, on_lost: Callback = _noop) -> None:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -93,6 +130,8 @@ class ConfluentSource:
 
     def poll(self, timeout_s: float) -> list[Batch]:
         messages = self.consumer.consume(num_messages=self.max_poll_records, timeout=timeout_s)
+        if messages or self._assigned:
+            self.unreachable = False
         batches: dict[int, Batch] = {}
         for msg in messages:
             if msg.error() is not None:
