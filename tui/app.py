@@ -10,7 +10,6 @@ detection suite fills the Findings tab when it is done.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -51,7 +50,6 @@ from mcp_blackbox.tui.widgets.search_bar import SearchBar
 from mcp_blackbox.tui.widgets.timeline import ChainTimeline
 
 _COUNT_DIMS = COUNT_DIMS
-CASE_BUNDLE_MODULE = "mcp_blackbox.forensics.casebundle"
 
 
 def _plain(value: Any) -> str:
@@ -769,19 +767,14 @@ class InvestigatorApp(App[int]):
 
     def action_export_case(self) -> None:
         """Stars, notes and saved queries with their evidence, one archive (`forensics/casebundle.py`)."""
-        if importlib.util.find_spec(CASE_BUNDLE_MODULE) is None:
-            self.notify("case export is not available in this build (forensics.casebundle missing)",
-                        severity="error")
-            return
         self.export_case_worker()
 
     @work(thread=True, exclusive=True, group="case", exit_on_error=False)
     def export_case_worker(self) -> None:
-        from mcp_blackbox.forensics import casebundle  # type: ignore[attr-defined,unused-ignore]
+        from mcp_blackbox.forensics import casebundle
 
         try:
-            out_dir = case_dir(self.bench.path, "exports")
-            out = out_dir / f"{self.case.path.stem}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+            out = casebundle.default_out(self.bench.path, self.case.path.stem)
             path = casebundle.export_case(self.bench.path, self.case.path.stem, out)
         except (StoreError, OSError, duckdb.Error) as exc:
             self.fail("case export failed", exc)

@@ -4,7 +4,6 @@ escape leaving inputs, failed queries in a dialog."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -254,8 +253,6 @@ async def test_an_unexpected_worker_error_does_not_end_the_app(incident: Path, m
         assert "the overview broke" in str(app.screen.query_one("#error-text", Static).render())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mcp_blackbox.forensics.casebundle") is None,
-                    reason="forensics/casebundle.py (issue 18 build 4, CLI side) is on another branch")
 async def test_export_case_from_the_palette(incident: Path) -> None:
     from mcp_blackbox.forensics.casebundle import verify_case
 
