@@ -4,7 +4,7 @@
 every evidence event of the finding (a poisoned definition that was listed but never called, the
 list_changed notification of a rug pull, the calls of an injection that span servers) together with
 the action chains those events belong to. `chain_for_host_session(store, KEY)` joins the connections
-of every server one host process spawned (the `host_process.key` that `wrap` records at spawn):
+of every server one host process spawned (the `host_process.id` that `wrap` records at spawn):
 inferred, not declared by the host, and labelled so in the chain's `ident_kind`.
 """
 
@@ -25,7 +25,7 @@ def host_session_connections(store: Store, key: str) -> list[str]:
     """Connections whose wrapped server was spawned by the host process `key`."""
     rows = store.con.execute(
         "SELECT DISTINCT connection_id FROM raw_events WHERE event_type = 'lifecycle' AND event_subtype = "
-        "'server_spawn' AND json_extract_string(attributes_json, '$.host_process.key') = ? ORDER BY 1",
+        "'server_spawn' AND json_extract_string(attributes_json, '$.host_process.id') = ? ORDER BY 1",
         [key]).fetchall()
     return [r[0] for r in rows]
 

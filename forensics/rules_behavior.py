@@ -19,6 +19,7 @@ from mcp_blackbox.forensics.content import (
     leaves,
     sensitive_kinds,
 )
+from mcp_blackbox.forensics.dataflow import fingerprint_hits
 from mcp_blackbox.forensics.detections import Finding, RuleContext, finding, rule
 from mcp_blackbox.forensics.poisoning import score
 from mcp_blackbox.forensics.safe import inert
@@ -31,12 +32,13 @@ from mcp_blackbox.forensics.tags import (
     annotation_sql,
     sql_regex,
 )
+from mcp_blackbox.schema.chunking import MARKER_RE, MIN_CHUNK
 from mcp_blackbox.schema.enums import Severity
 
 # Which host process spawned each wrapped server (wrap's server_spawn event): joins the servers of one host
 # session when no conversation id or trace exists (a wrap-only desktop host).
 _HOSTKEYS = """
-  (SELECT connection_id, any_value(json_extract_string(attributes_json, '$.host_process.key')) AS host_key
+  (SELECT connection_id, any_value(json_extract_string(attributes_json, '$.host_process.id')) AS host_key
    FROM events WHERE event_type = 'lifecycle' AND event_subtype = 'server_spawn'
      AND attributes_json LIKE '%host_process%' GROUP BY connection_id)
 """
@@ -104,6 +106,16 @@ def _desc(r: dict[str, Any]) -> str:
     return f"{r['server']}.{r['tool_name']}"
 
 
+def _unmasked(pieces: list[str]) -> list[str]:
+    """Matched text pieces without the redaction markers in them; pieces that were little more are dropped."""
+    out = []
+    for piece in pieces:
+        rest = MARKER_RE.sub(" ", piece).strip(" \n\"'{}[]:,\\")
+        if len(rest) >= MIN_CHUNK:
+            out.append(piece)
+    return out
+
+
 @rule("injection_chain", "Instructions in content the agent read, then followed", ("#11", "#4"),
       Severity.HIGH, "Content that entered the agent's context (a tool result, resources/read, prompts/get) on any "
       "server reads as instructions to the model (instruction text, concealment, urgency, references to the "
@@ -120,7 +132,7 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
     SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server,
            coalesce(u.tool_name, u.method || ' ' || coalesce(u.target, '')) AS u_tool, u.result_json AS u_result,
            u.scope, u.scope_kind, u.agent_id, u.start_time AS u_time,
-           u.instr AS u_instr,
+           u.instr AS u_instr, u.result_fingerprints AS u_fps, s.arguments_fingerprints AS s_fps,
            s.call_event_id AS s_id, s.response_event_id AS s_resp, s.server AS s_server, s.tool_name AS s_tool,
            s.method AS s_method, s.target AS s_target, s.arguments_json AS s_args, s.result_json AS s_result,
            s.start_time AS s_time,
@@ -154,7 +166,7 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
         followed, fed, risky = [], [], []
         for c in calls:
             hits = followed_by(first["u_result"], c["s_tool"], c["s_target"], c["s_args"]) if instructed else []
-            flow = content_flows(first["u_result"], c["s_args"])
+            flow = content_flows(first["u_result"], c["s_args"]) or list(fingerprint_hits(first["u_fps"], c["s_fps"]))
             if hits:
                 followed.append((c, hits))
             if flow:
@@ -199,9 +211,11 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
       "numbers, card numbers, bulk records), whatever the tools are called; or redacted secrets are sent outbound.")
 def exfiltration(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_acts(ctx) + f"""
-    , src AS (SELECT * FROM acts WHERE status = 'ok' AND result_json IS NOT NULL
-              AND (regexp_matches(result_json, {sql_regex(SENSITIVE_SQL_RE)}) OR {_SENSITIVE}))
+    , src AS (SELECT * FROM acts WHERE status = 'ok' AND (result_json IS NOT NULL OR result_fingerprints IS NOT NULL)
+              AND (regexp_matches(coalesce(result_json, ''), {sql_regex(SENSITIVE_SQL_RE)}) OR {_SENSITIVE}
+                   OR array_to_string(result_fingerprints, ' ') LIKE '%!%'))
     SELECT s.response_event_id AS src, s.call_event_id AS src_call, s.result_json, s.server AS s_server,
+           s.result_fingerprints AS s_fps, o.arguments_fingerprints AS o_fps,
            coalesce(s.tool_name, s.method || ' ' || coalesce(s.target, '')) AS s_tool, {_SENSITIVE.replace(
                'tool_name', 's.tool_name')} AS s_named,
            o.call_event_id AS dst, o.arguments_json, o.server AS o_server, o.tool_name AS o_tool, o.start_time,
@@ -209,18 +223,23 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
            AS o_named_out
     FROM src s JOIN acts o ON o.session = s.session AND o.start_time > s.start_time
      AND o.start_time <= s.start_time + INTERVAL 1 HOUR AND o.call_event_id <> s.call_event_id
-    WHERE o.arguments_json IS NOT NULL AND length(o.arguments_json) >= 14
+    WHERE ((o.arguments_json IS NOT NULL AND length(o.arguments_json) >= 14) OR o.arguments_fingerprints IS NOT NULL)
       AND (o.server <> s.server OR o.open_world OR {_OUTBOUND.replace('tool_name', 'o.tool_name')}
            OR regexp_matches(o.arguments_json, {sql_regex(DESTINATION_SQL_RE)}))
     """)
     out = []
     for r in rows:
         flows = content_flows(r["result_json"], r["arguments_json"])
-        if not flows:
+        # the emitters' fingerprints of the chunks before redaction: a redacted secret that moved on still matches
+        fp_hits = fingerprint_hits(r["s_fps"], r["o_fps"])
+        if r["s_fps"] and r["o_fps"]:
+            flows = _unmasked(flows)  # both sides fingerprinted: a redaction marker alike is no evidence
+        if not flows and not fp_hits:
             continue
         kinds = sensitive_kinds("\n".join(flows))
+        kinds |= {"secret" if label != "json_path" else "redacted_data" for label in fp_hits.values() if label}
         moved = sum(len(f) for f in flows)
-        if not kinds and (moved >= 60 or len(flows) >= 3):
+        if not kinds and (moved >= 60 or len(flows) >= 3 or len(fp_hits) >= 3):
             kinds = sensitive_kinds(r["result_json"])  # a substantial part of a sensitive output
         if not kinds and r["s_named"]:
             kinds = {"sensitive_source"}
@@ -235,7 +254,9 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
                             "source": f"{r['s_server']}.{r['s_tool']}", "sink": f"{r['o_server']}.{r['o_tool']}",
                             "data": ",".join(sorted(kinds)), "destination": dests[0] if dests else None},
                            [r["src_call"], r["src"], r["dst"]],
-                           f"{len(flows)} piece(s) ({moved} chars; {', '.join(sorted(kinds))}) of "
+                           f"{len(flows)} piece(s) ({moved} chars"
+                           + (f", {len(fp_hits)} chunk fingerprint(s) taken before redaction" if fp_hits else "")
+                           + f"; {', '.join(sorted(kinds))}) of "
                            f"{inert(r['s_server'] + '.' + r['s_tool'], limit=60)} output sent via "
                            f"{inert(r['o_server'] + '.' + str(r['o_tool']), limit=60)} across "
                            f"{inert(boundary, limit=60)}"))
