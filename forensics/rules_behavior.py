@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,30 @@ _DESTRUCTIVE = f"(destructive_hint OR (NOT read_only AND regexp_matches(tool_nam
 _OUTBOUND = f"regexp_matches(tool_name, {sql_regex(OUTBOUND_RE)})"
 
 
+# Parameters the tool's own definition asks to be filled with other data ("pass its content as 'sidenote'",
+# a `notes` parameter "for the contents of previous results"): a value put there leaves the user's task, a trust
+# boundary even on one server. Set-based over the distinct definitions of the catalog.
+_CARRIED = r"(content|contents|result|results|output|outputs|data|file|files|text|history|messages?|conversation)"
+_PARAM_ASKS_RE = (r"(?i)(\b" + _CARRIED + r"\s+of\s+(the\s+|any\s+|all\s+)?(file|files|previous|prior|earlier|"
+                  r"other|last|recent|~/|/)|\b(previous|prior|earlier|other)\s+(tool\s+)?(calls?|results?|outputs?|"
+                  r"messages?|conversations?)|\bfile\s+contents?\b|\b(put|paste|include|insert|pass|copy)\b[^.]{0,60}"
+                  r"\b(here|in this (field|parameter)))")
+_DATA_PARAMS = rf"""
+  (SELECT tool_definition_sha256, list(DISTINCT p ORDER BY p) AS params FROM (
+     SELECT tool_definition_sha256, definition_json, unnest(json_keys(definition_json, '$.inputSchema.properties')) AS p
+     FROM (SELECT DISTINCT ON (tool_definition_sha256) tool_definition_sha256, definition_json FROM tool_versions
+           WHERE definition_json LIKE '%properties%')) k
+   WHERE regexp_matches(p, '^[A-Za-z_][A-Za-z0-9_]{{0,63}}$')
+     AND (regexp_matches(coalesce(json_extract_string(definition_json, '$.inputSchema.properties.' || p
+                                                      || '.description'), ''), {sql_regex(_PARAM_ASKS_RE)})
+          OR regexp_matches(coalesce(json_extract_string(definition_json, '$.description'), ''),
+                            '(?i)\b(pass|put|include|provide|send|add|insert|paste|fill|copy|append)\b[^.]{{0,80}}?'
+                            || '\b{_CARRIED}\b[^.]{{0,40}}?\b(as|in|into|to|inside|under|via)\s+(the\s+)?[`''"]?'
+                            || p || '\b'))
+   GROUP BY tool_definition_sha256)
+"""
+
+
 def _logical(ctx: RuleContext) -> str:
     """The `logical` CTE: computed once per detection run when the run shares work between rules."""
     return ctx.cte("logical", _LOGICAL_BODY)
@@ -104,6 +129,21 @@ def _scope_label(r: dict[str, Any]) -> str:
 
 def _desc(r: dict[str, Any]) -> str:
     return f"{r['server']}.{r['tool_name']}"
+
+
+def _data_param_values(params: list[str] | None, arguments_json: str | None) -> dict[str, str]:
+    """The stored values of the data-asking parameters of a call (as text)."""
+    if not params or not arguments_json:
+        return {}
+    try:
+        args = json.loads(arguments_json)
+    except ValueError:
+        return {}
+    if isinstance(args, dict) and isinstance(args.get("arguments"), dict):
+        args = args["arguments"]
+    if not isinstance(args, dict):
+        return {}
+    return {p: (v if isinstance(v, str) else json.dumps(v)) for p in params if (v := args.get(p)) is not None}
 
 
 def _unmasked(pieces: list[str]) -> list[str]:
@@ -220,12 +260,13 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
                'tool_name', 's.tool_name')} AS s_named,
            o.call_event_id AS dst, o.arguments_json, o.server AS o_server, o.tool_name AS o_tool, o.start_time,
            o.scope, o.scope_kind, o.agent_id, o.open_world AS o_open, {_OUTBOUND.replace('tool_name', 'o.tool_name')}
-           AS o_named_out
+           AS o_named_out, dp.params AS o_data_params
     FROM src s JOIN acts o ON o.session = s.session AND o.start_time > s.start_time
      AND o.start_time <= s.start_time + INTERVAL 1 HOUR AND o.call_event_id <> s.call_event_id
+    LEFT JOIN {_DATA_PARAMS} dp ON dp.tool_definition_sha256 = o.tool_definition_sha256
     WHERE ((o.arguments_json IS NOT NULL AND length(o.arguments_json) >= 14) OR o.arguments_fingerprints IS NOT NULL)
       AND (o.server <> s.server OR o.open_world OR {_OUTBOUND.replace('tool_name', 'o.tool_name')}
-           OR regexp_matches(o.arguments_json, {sql_regex(DESTINATION_SQL_RE)}))
+           OR regexp_matches(o.arguments_json, {sql_regex(DESTINATION_SQL_RE)}) OR dp.params IS NOT NULL)
     """)
     out = []
     for r in rows:
@@ -236,6 +277,14 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
             flows = _unmasked(flows)  # both sides fingerprinted: a redaction marker alike is no evidence
         if not flows and not fp_hits:
             continue
+        carried = _data_param_values(r["o_data_params"], r["arguments_json"])
+        crossing = (r["o_server"] != r["s_server"] or r["o_open"] or r["o_named_out"]
+                    or bool(destinations(r["arguments_json"])))
+        if not crossing:
+            # only the data-asking parameter makes this a boundary: the flow must have landed in it
+            flows = [f for f in flows if any(f in v for v in carried.values())]
+            if not flows and not (fp_hits and any(len(v) >= MIN_CHUNK for v in carried.values())):
+                continue
         kinds = sensitive_kinds("\n".join(flows))
         kinds |= {"secret" if label != "json_path" else "redacted_data" for label in fp_hits.values() if label}
         moved = sum(len(f) for f in flows)
@@ -248,7 +297,8 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
         dests = destinations(r["arguments_json"])
         boundary = ("another server" if r["o_server"] != r["s_server"] else
                     "an open-world tool" if r["o_open"] else
-                    f"destination {dests[0]}" if dests else "an outbound tool")
+                    f"destination {dests[0]}" if dests else "an outbound tool" if r["o_named_out"] else
+                    f"parameter {', '.join(sorted(carried))} that the tool's description asks to fill with other data")
         out.append(finding("exfiltration", r["start_time"],
                            {"scope": r["scope"], "scope_kind": _scope_label(r), "agent": r["agent_id"],
                             "source": f"{r['s_server']}.{r['s_tool']}", "sink": f"{r['o_server']}.{r['o_tool']}",
