@@ -43,6 +43,8 @@ _HOSTKEYS = """
    FROM events WHERE event_type = 'lifecycle' AND event_subtype = 'server_spawn'
      AND attributes_json LIKE '%host_process%' GROUP BY connection_id)
 """
+#: The same, for other rule modules (catalog rules join the servers of one host session with it).
+HOSTKEYS_SQL = _HOSTKEYS
 # Every sighting of one logical call (client, gateway, server) shares the conversation and host process it knows:
 # `scope` is the conversation, else the host process that spawned the server (inferred), else the connection;
 # `session` (what content and data-flow rules join on) is the host process first, so a resource read that carries
