@@ -28,7 +28,8 @@ FINGERPRINT_HEX: Final = 16
 
 _SPLIT = re.compile(r"[\n\r\t]+|(?<=[.!?;])\s+|\s{2,}|\",\"|\\n")
 MARKER_RE: Final = re.compile(r"\[REDACTED:[a-z_]+\]")
-_TOKEN_SPLIT = re.compile(r"[\s,;()<>\"'`\[\]{}|]+")
+_LONG_TOKEN = re.compile(r"[^\s,;()<>\"'`\[\]{}|]{10,}")  # MIN_TOKEN
+_TOKEN_MARK = re.compile(r"[@/0-9]")
 _STRIP = " \"'{}[]:,"
 
 
@@ -70,10 +71,10 @@ def leaf_chunks(leaf: str) -> set[str]:
 def leaf_tokens(leaf: str) -> set[str]:
     """Distinctive tokens of one leaf: long enough, with a digit, '@' or '/' (addresses, keys, numbers, URLs)."""
     out: set[str] = set()
-    for token in _TOKEN_SPLIT.split(leaf):
+    for token in _LONG_TOKEN.findall(leaf):  # only tokens long enough are materialised (the cost is per token)
         token = token.strip(".:!?")
-        if len(token) >= MIN_TOKEN and not token.startswith("REDACTED:") and _distinct(token, MIN_TOKEN) and (
-                "@" in token or "/" in token or any(ch.isdigit() for ch in token)):
+        if len(token) >= MIN_TOKEN and _TOKEN_MARK.search(token) and not token.startswith("REDACTED:") \
+                and _distinct(token, MIN_TOKEN):
             out.add(token)
     return out
 
