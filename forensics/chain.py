@@ -33,7 +33,8 @@ _COLUMNS = (
     f"{SERVER_NAME_SQL} AS server, status, duration_ms, "
     "tool_definition_sha256, tool_catalog_sha256, trace_id, tool_call_id, conversation_id, parent_event_id, "
     "related_request_id, progress_token, task_id, request_state_sha256, arguments_json, result_json, "
-    "approval, risk_flags, redacted_paths, attributes_json, agent_id, user_id, error_message, protocol_era"
+    "approval, risk_flags, redacted_paths, attributes_json, agent_id, user_id, error_message, protocol_era, "
+    "content_fingerprints"
 )
 _KINDS = ("event_id", "conversation_id", "tool_call_id", "trace_id", "connection_id")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -353,8 +354,9 @@ def _flow_links(rows: list[dict[str, Any]]) -> list[ChainEdge]:
         seen_calls |= {(r["tool_call_id"] or r["trace_id"] or r["event_id"], r["message_kind"]) for r in picked}
     results = [(r["event_id"], r["result_json"]) for r in picked if r["message_kind"] == "result"]
     arguments = [(r["event_id"], r["arguments_json"]) for r in picked if r["message_kind"] == "request"]
+    fingerprints = {r["event_id"]: r.get("content_fingerprints") for r in picked if r.get("content_fingerprints")}
     return [ChainEdge(f.src_event_id, f.dst_event_id, EdgeKind.DATA_FLOW, "content_fingerprint", f.confidence)
-            for f in find_flows(results, arguments, order)]
+            for f in find_flows(results, arguments, order, fingerprints)]
 
 
 # -- tree -----------------------------------------------------------------------------------------
@@ -495,7 +497,7 @@ def blast_radius(store: Store, *, server: str | None = None, tool: str | None = 
       SELECT s.call_event_id AS source_call, s.server AS source_server, s.tool_name AS source_tool,
              s.start_time AS source_time, coalesce(s.conversation_id, s.connection_id) AS scope,
              s.agent_id, s.user_id, c.call_event_id, c.server, c.tool_name, c.start_time, c.status,
-             s.result_json, c.arguments_json
+             s.result_json, c.arguments_json, s.result_fingerprints, c.arguments_fingerprints
       FROM src s JOIN calls c
         ON c.method = 'tools/call' AND c.start_time > s.start_time
        AND c.start_time <= s.start_time + INTERVAL 1 HOUR AND c.emitter_role = s.emitter_role
@@ -510,7 +512,9 @@ def blast_radius(store: Store, *, server: str | None = None, tool: str | None = 
         rec = dict(zip(names, row, strict=True))
         flows = find_flows([(rec["source_call"], rec.pop("result_json"))],
                            [(rec["call_event_id"], rec.pop("arguments_json"))],
-                           {rec["source_call"]: 0, rec["call_event_id"]: 1})
+                           {rec["source_call"]: 0, rec["call_event_id"]: 1},
+                           {rec["source_call"]: rec.pop("result_fingerprints"),
+                            rec["call_event_id"]: rec.pop("arguments_fingerprints")})
         rec["received_data"] = bool(flows)
         out.append(rec)
     return out

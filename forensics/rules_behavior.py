@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from mcp_blackbox.forensics.content import (
     leaves,
     sensitive_kinds,
 )
+from mcp_blackbox.forensics.dataflow import fingerprint_hits
 from mcp_blackbox.forensics.detections import Finding, RuleContext, finding, rule
 from mcp_blackbox.forensics.poisoning import score
 from mcp_blackbox.forensics.safe import inert
@@ -31,6 +33,7 @@ from mcp_blackbox.forensics.tags import (
     annotation_sql,
     sql_regex,
 )
+from mcp_blackbox.schema.chunking import MARKER_RE, MIN_CHUNK
 from mcp_blackbox.schema.enums import Severity
 from mcp_blackbox.schema.identity import SERVER_KEY, SERVER_NAME_SQL
 from mcp_blackbox.schema.layout import COMPLETENESS
@@ -42,6 +45,8 @@ _HOSTKEYS = """
    FROM events WHERE event_type = 'lifecycle' AND event_subtype = 'server_spawn'
      AND attributes_json LIKE '%host_process%' GROUP BY connection_id)
 """
+#: The same, for other rule modules (catalog rules join the servers of one host session with it).
+HOSTKEYS_SQL = _HOSTKEYS
 # Every sighting of one logical call (client, gateway, server) shares the conversation and host process it knows:
 # `scope` is the conversation, else the host process that spawned the server (inferred), else the connection;
 # `session` (what content and data-flow rules join on) is the host process first, so a resource read that carries
@@ -86,6 +91,30 @@ _DESTRUCTIVE = f"(destructive_hint OR (NOT read_only AND regexp_matches(tool_nam
 _OUTBOUND = f"regexp_matches(tool_name, {sql_regex(OUTBOUND_RE)})"
 
 
+# Parameters the tool's own definition asks to be filled with other data ("pass its content as 'sidenote'",
+# a `notes` parameter "for the contents of previous results"): a value put there leaves the user's task, a trust
+# boundary even on one server. Set-based over the distinct definitions of the catalog.
+_CARRIED = r"(content|contents|result|results|output|outputs|data|file|files|text|history|messages?|conversation)"
+_PARAM_ASKS_RE = (r"(?i)(\b" + _CARRIED + r"\s+of\s+(the\s+|any\s+|all\s+)?(file|files|previous|prior|earlier|"
+                  r"other|last|recent|~/|/)|\b(previous|prior|earlier|other)\s+(tool\s+)?(calls?|results?|outputs?|"
+                  r"messages?|conversations?)|\bfile\s+contents?\b|\b(put|paste|include|insert|pass|copy)\b[^.]{0,60}"
+                  r"\b(here|in this (field|parameter)))")
+_DATA_PARAMS = rf"""
+  (SELECT tool_definition_sha256, list(DISTINCT p ORDER BY p) AS params FROM (
+     SELECT tool_definition_sha256, definition_json, unnest(json_keys(definition_json, '$.inputSchema.properties')) AS p
+     FROM (SELECT DISTINCT ON (tool_definition_sha256) tool_definition_sha256, definition_json FROM tool_versions
+           WHERE definition_json LIKE '%properties%')) k
+   WHERE regexp_matches(p, '^[A-Za-z_][A-Za-z0-9_]{{0,63}}$')
+     AND (regexp_matches(coalesce(json_extract_string(definition_json, '$.inputSchema.properties.' || p
+                                                      || '.description'), ''), {sql_regex(_PARAM_ASKS_RE)})
+          OR regexp_matches(coalesce(json_extract_string(definition_json, '$.description'), ''),
+                            '(?i)\b(pass|put|include|provide|send|add|insert|paste|fill|copy|append)\b[^.]{{0,80}}?'
+                            || '\b{_CARRIED}\b[^.]{{0,40}}?\b(as|in|into|to|inside|under|via)\s+(the\s+)?[`''"]?'
+                            || p || '\b'))
+   GROUP BY tool_definition_sha256)
+"""
+
+
 def _logical(ctx: RuleContext) -> str:
     """The `logical` CTE: computed once per detection run when the run shares work between rules."""
     return ctx.cte("logical", _LOGICAL_BODY)
@@ -106,6 +135,31 @@ def _desc(r: dict[str, Any]) -> str:
     return f"{r['server']}.{r['tool_name']}"
 
 
+def _data_param_values(params: list[str] | None, arguments_json: str | None) -> dict[str, str]:
+    """The stored values of the data-asking parameters of a call (as text)."""
+    if not params or not arguments_json:
+        return {}
+    try:
+        args = json.loads(arguments_json)
+    except ValueError:
+        return {}
+    if isinstance(args, dict) and isinstance(args.get("arguments"), dict):
+        args = args["arguments"]
+    if not isinstance(args, dict):
+        return {}
+    return {p: (v if isinstance(v, str) else json.dumps(v)) for p in params if (v := args.get(p)) is not None}
+
+
+def _unmasked(pieces: list[str]) -> list[str]:
+    """Matched text pieces without the redaction markers in them; pieces that were little more are dropped."""
+    out = []
+    for piece in pieces:
+        rest = MARKER_RE.sub(" ", piece).strip(" \n\"'{}[]:,\\")
+        if len(rest) >= MIN_CHUNK:
+            out.append(piece)
+    return out
+
+
 @rule("injection_chain", "Instructions in content the agent read, then followed", ("#11", "#4"),
       Severity.HIGH, "Content that entered the agent's context (a tool result, resources/read, prompts/get) on any "
       "server reads as instructions to the model (instruction text, concealment, urgency, references to the "
@@ -122,7 +176,7 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
     SELECT u.call_event_id AS u_id, u.response_event_id AS u_resp, u.server AS u_server,
            coalesce(u.tool_name, u.method || ' ' || coalesce(u.target, '')) AS u_tool, u.result_json AS u_result,
            u.scope, u.scope_kind, u.agent_id, u.start_time AS u_time,
-           u.instr AS u_instr,
+           u.instr AS u_instr, u.result_fingerprints AS u_fps, s.arguments_fingerprints AS s_fps,
            s.call_event_id AS s_id, s.response_event_id AS s_resp, s.server AS s_server, s.tool_name AS s_tool,
            s.method AS s_method, s.target AS s_target, s.arguments_json AS s_args, s.result_json AS s_result,
            s.start_time AS s_time,
@@ -156,7 +210,7 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
         followed, fed, risky = [], [], []
         for c in calls:
             hits = followed_by(first["u_result"], c["s_tool"], c["s_target"], c["s_args"]) if instructed else []
-            flow = content_flows(first["u_result"], c["s_args"])
+            flow = content_flows(first["u_result"], c["s_args"]) or list(fingerprint_hits(first["u_fps"], c["s_fps"]))
             if hits:
                 followed.append((c, hits))
             if flow:
@@ -201,28 +255,44 @@ def injection_chain(ctx: RuleContext) -> list[Finding]:
       "numbers, card numbers, bulk records), whatever the tools are called; or redacted secrets are sent outbound.")
 def exfiltration(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_acts(ctx) + f"""
-    , src AS (SELECT * FROM acts WHERE status = 'ok' AND result_json IS NOT NULL
-              AND (regexp_matches(result_json, {sql_regex(SENSITIVE_SQL_RE)}) OR {_SENSITIVE}))
+    , src AS (SELECT * FROM acts WHERE status = 'ok' AND (result_json IS NOT NULL OR result_fingerprints IS NOT NULL)
+              AND (regexp_matches(coalesce(result_json, ''), {sql_regex(SENSITIVE_SQL_RE)}) OR {_SENSITIVE}
+                   OR array_to_string(result_fingerprints, ' ') LIKE '%!%'))
     SELECT s.response_event_id AS src, s.call_event_id AS src_call, s.result_json, s.server AS s_server,
+           s.result_fingerprints AS s_fps, o.arguments_fingerprints AS o_fps,
            coalesce(s.tool_name, s.method || ' ' || coalesce(s.target, '')) AS s_tool, {_SENSITIVE.replace(
                'tool_name', 's.tool_name')} AS s_named,
            o.call_event_id AS dst, o.arguments_json, o.server AS o_server, o.tool_name AS o_tool, o.start_time,
            o.scope, o.scope_kind, o.agent_id, o.open_world AS o_open, {_OUTBOUND.replace('tool_name', 'o.tool_name')}
-           AS o_named_out
+           AS o_named_out, dp.params AS o_data_params
     FROM src s JOIN acts o ON o.session = s.session AND o.start_time > s.start_time
      AND o.start_time <= s.start_time + INTERVAL 1 HOUR AND o.call_event_id <> s.call_event_id
-    WHERE o.arguments_json IS NOT NULL AND length(o.arguments_json) >= 14
+    LEFT JOIN {_DATA_PARAMS} dp ON dp.tool_definition_sha256 = o.tool_definition_sha256
+    WHERE ((o.arguments_json IS NOT NULL AND length(o.arguments_json) >= 14) OR o.arguments_fingerprints IS NOT NULL)
       AND (o.server <> s.server OR o.open_world OR {_OUTBOUND.replace('tool_name', 'o.tool_name')}
-           OR regexp_matches(o.arguments_json, {sql_regex(DESTINATION_SQL_RE)}))
+           OR regexp_matches(o.arguments_json, {sql_regex(DESTINATION_SQL_RE)}) OR dp.params IS NOT NULL)
     """)
     out = []
     for r in rows:
         flows = content_flows(r["result_json"], r["arguments_json"])
-        if not flows:
+        # the emitters' fingerprints of the chunks before redaction: a redacted secret that moved on still matches
+        fp_hits = fingerprint_hits(r["s_fps"], r["o_fps"])
+        if r["s_fps"] and r["o_fps"]:
+            flows = _unmasked(flows)  # both sides fingerprinted: a redaction marker alike is no evidence
+        if not flows and not fp_hits:
             continue
+        carried = _data_param_values(r["o_data_params"], r["arguments_json"])
+        crossing = (r["o_server"] != r["s_server"] or r["o_open"] or r["o_named_out"]
+                    or bool(destinations(r["arguments_json"])))
+        if not crossing:
+            # only the data-asking parameter makes this a boundary: the flow must have landed in it
+            flows = [f for f in flows if any(f in v for v in carried.values())]
+            if not flows and not (fp_hits and any(len(v) >= MIN_CHUNK for v in carried.values())):
+                continue
         kinds = sensitive_kinds("\n".join(flows))
+        kinds |= {"secret" if label != "json_path" else "redacted_data" for label in fp_hits.values() if label}
         moved = sum(len(f) for f in flows)
-        if not kinds and (moved >= 60 or len(flows) >= 3):
+        if not kinds and (moved >= 60 or len(flows) >= 3 or len(fp_hits) >= 3):
             kinds = sensitive_kinds(r["result_json"])  # a substantial part of a sensitive output
         if not kinds and r["s_named"]:
             kinds = {"sensitive_source"}
@@ -231,13 +301,16 @@ def exfiltration(ctx: RuleContext) -> list[Finding]:
         dests = destinations(r["arguments_json"])
         boundary = ("another server" if r["o_server"] != r["s_server"] else
                     "an open-world tool" if r["o_open"] else
-                    f"destination {dests[0]}" if dests else "an outbound tool")
+                    f"destination {dests[0]}" if dests else "an outbound tool" if r["o_named_out"] else
+                    f"parameter {', '.join(sorted(carried))} that the tool's description asks to fill with other data")
         out.append(finding("exfiltration", r["start_time"],
                            {"scope": r["scope"], "scope_kind": _scope_label(r), "agent": r["agent_id"],
                             "source": f"{r['s_server']}.{r['s_tool']}", "sink": f"{r['o_server']}.{r['o_tool']}",
                             "data": ",".join(sorted(kinds)), "destination": dests[0] if dests else None},
                            [r["src_call"], r["src"], r["dst"]],
-                           f"{len(flows)} piece(s) ({moved} chars; {', '.join(sorted(kinds))}) of "
+                           f"{len(flows)} piece(s) ({moved} chars"
+                           + (f", {len(fp_hits)} chunk fingerprint(s) taken before redaction" if fp_hits else "")
+                           + f"; {', '.join(sorted(kinds))}) of "
                            f"{inert(r['s_server'] + '.' + r['s_tool'], limit=60)} output sent via "
                            f"{inert(r['o_server'] + '.' + str(r['o_tool']), limit=60)} across "
                            f"{inert(boundary, limit=60)}"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from mcp_blackbox.forensics.detections import Finding, RuleContext, finding, rule
 from mcp_blackbox.forensics.poisoning import Signal, definition_signals, follow_tokens, text_signals, verdict
+from mcp_blackbox.forensics.rules_behavior import HOSTKEYS_SQL
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.views import SERVER_KEY
 from mcp_blackbox.schema.enums import Severity
@@ -39,13 +40,15 @@ def rug_pull(ctx: RuleContext) -> list[Finding]:
     , versions AS (
       SELECT server, tool_name, sha, min(event_time) AS first_seen, arg_min(event_id, event_time) AS event_id,
              list(event_id ORDER BY event_time)[:4] AS ids, arg_min(CAST(definition AS VARCHAR), event_time) AS def,
-             arg_min(connection_id, event_time) AS connection_id
-      FROM named GROUP BY ALL
+             arg_min(connection_id, event_time) AS connection_id, arg_min(host_key, event_time) AS host_key
+      FROM (SELECT named.*, hk.host_key FROM named LEFT JOIN """ + HOSTKEYS_SQL + """ hk USING (connection_id))
+      GROUP BY server, tool_name, sha
     ), ordered AS (
       SELECT *, lag(sha) OVER w AS prev_sha, lag(event_id) OVER w AS prev_event_id, lag(def) OVER w AS prev_def,
-             lag(first_seen) OVER w AS prev_seen
+             lag(first_seen) OVER w AS prev_seen, lag(connection_id) OVER w AS prev_connection,
+             lag(host_key) OVER w AS prev_host_key
       FROM versions WINDOW w AS (PARTITION BY server, tool_name ORDER BY first_seen)
-    )
+    ), host_conns AS (SELECT * FROM """ + HOSTKEYS_SQL + """ h WHERE host_key IS NOT NULL)
     SELECT o.*, (SELECT arg_min(c.call_event_id, c.start_time) FROM scope_calls c
                  WHERE c.server = o.server AND c.tool_name = o.tool_name AND c.method = 'tools/call'
                    AND c.start_time < o.first_seen) AS used_before,
@@ -53,8 +56,9 @@ def rug_pull(ctx: RuleContext) -> list[Finding]:
                  WHERE c.server = o.server AND c.tool_name = o.tool_name AND c.method = 'tools/call'
                    AND (c.tool_definition_sha256 = o.sha OR c.start_time > o.first_seen)) AS used_after,
                 (SELECT arg_min(n.event_id, n.event_time) FROM scope_events n
-                 WHERE n.method = 'notifications/tools/list_changed' AND n.connection_id = o.connection_id
-                   AND n.event_time <= o.first_seen) AS notified
+                 WHERE n.method = 'notifications/tools/list_changed' AND n.event_time <= o.first_seen
+                   AND (n.connection_id = o.connection_id OR n.connection_id IN (
+                        SELECT h.connection_id FROM host_conns h WHERE h.host_key = o.host_key))) AS notified
     FROM ordered o WHERE prev_sha IS NOT NULL
     """)
     out = []
@@ -63,12 +67,20 @@ def rug_pull(ctx: RuleContext) -> list[Finding]:
         seen = "after first use" if r["used_before"] else "after it was first listed"
         after = "and was then called under the new definition" if r["used_after"] else "not called since"
         diff = _definition_diff(r["prev_def"], r["def"])
-        out.append(finding("rug_pull", r["first_seen"], {"server": r["server"], "tool": r["tool_name"],
-                                                           "old_definition": r["prev_sha"], "new_definition": r["sha"],
-                                                           "list_changed": r["notified"]},
+        # the old and the new definition reached different connections that one host process spawned: one host
+        # session saw both (inferred from wrap's host-process key, no conversation id needed)
+        joined = bool(r["host_key"] and r["prev_host_key"] == r["host_key"]
+                      and r["prev_connection"] != r["connection_id"])
+        entities = {"server": r["server"], "tool": r["tool_name"], "old_definition": r["prev_sha"],
+                    "new_definition": r["sha"], "list_changed": r["notified"]}
+        if r["host_key"]:
+            entities |= {"scope": r["host_key"],
+                         "scope_kind": "host process (inferred: servers spawned by one host process)"}
+        out.append(finding("rug_pull", r["first_seen"], entities,
                            evidence, f"{r['server']}.{r['tool_name']} changed definition "
                                      f"{r['prev_sha'][:12]}→{r['sha'][:12]} {seen}"
-                                     f"{' (tools/list_changed sent)' if r['notified'] else ''}, {after}; {diff}",
+                                     f"{' (tools/list_changed sent)' if r['notified'] else ''}, {after}; {diff}"
+                                     + (" [across connections of one host process, inferred]" if joined else ""),
                            Severity.CRITICAL if r["used_after"] else Severity.HIGH))
     return out
 
@@ -191,19 +203,30 @@ def tool_shadowing(ctx: RuleContext) -> list[Finding]:
     rows = ctx.rows(_defs(ctx) + """
     , tools AS (
       SELECT server, tool_name, min(event_time) AS first_seen, list(event_id ORDER BY event_time)[:4] AS ids,
-             translate(regexp_replace(lower(tool_name), '[-_. ]', '', 'g'), '0135', 'oles') AS norm
-      FROM named GROUP BY server, tool_name
+             translate(regexp_replace(lower(tool_name), '[-_. ]', '', 'g'), '0135', 'oles') AS norm,
+             list(DISTINCT hk.host_key) FILTER (WHERE hk.host_key IS NOT NULL) AS host_keys
+      FROM named LEFT JOIN """ + HOSTKEYS_SQL + """ hk USING (connection_id) GROUP BY server, tool_name
     )
     SELECT a.server AS server_a, a.tool_name AS tool_a, a.ids AS ids_a, b.server AS server_b,
-           b.tool_name AS tool_b, b.ids AS ids_b, greatest(a.first_seen, b.first_seen) AS t
+           b.tool_name AS tool_b, b.ids AS ids_b, greatest(a.first_seen, b.first_seen) AS t,
+           list_intersect(coalesce(a.host_keys, []), coalesce(b.host_keys, [])) AS shared_hosts
     FROM tools a JOIN tools b ON a.norm = b.norm AND a.server < b.server
     """)
-    return [finding("tool_shadowing", r["t"], {"server": r["server_b"], "tool": r["tool_b"],
-                                               "shadowed_server": r["server_a"], "shadowed_tool": r["tool_a"]},
-                    [*r["ids_a"], *r["ids_b"]],
-                    f"{r['server_b']}.{r['tool_b']} {'duplicates' if r['tool_a'] == r['tool_b'] else 'looks like'} "
-                    f"{r['server_a']}.{r['tool_a']}")
-            for r in rows]
+    out = []
+    for r in rows:
+        entities = {"server": r["server_b"], "tool": r["tool_b"], "shadowed_server": r["server_a"],
+                    "shadowed_tool": r["tool_a"]}
+        # both servers spawned by one host process: one agent saw both names (inferred from wrap's host-process key)
+        shared = sorted(r["shared_hosts"] or [])
+        if shared:
+            entities |= {"scope": shared[0], "scope_kind": "host process (inferred: servers spawned by one host "
+                                                           "process)"}
+        out.append(finding("tool_shadowing", r["t"], entities, [*r["ids_a"], *r["ids_b"]],
+                           f"{r['server_b']}.{r['tool_b']} "
+                           f"{'duplicates' if r['tool_a'] == r['tool_b'] else 'looks like'} "
+                           f"{r['server_a']}.{r['tool_a']}"
+                           + (f" [in one host session: host process {shared[0]}, inferred]" if shared else "")))
+    return out
 
 
 @rule("shadow_server", "Server not in the approved inventory, or new to the fleet", ("#6", "#25"), Severity.MEDIUM,

@@ -19,6 +19,8 @@ from mcp_blackbox.schema.identity import SERVER_KEY as _SERVER_KEY
 from mcp_blackbox.schema.identity import server_key_sql
 
 if TYPE_CHECKING:
+    import duckdb
+
     from mcp_blackbox.forensics.store import Store
 
 #: What makes two stored rows the same event: every column but `ingest_time` (and the `date` partition),
@@ -72,6 +74,8 @@ VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
                   "agent_id": "agent", "user_id": "user", "host_name": "machine", "protocol_era": "legacy/modern",
                   "jsonrpc_id": "request id", "initiator": "client or server",
                   "error_code": "JSON-RPC error code", "http_status": "HTTP status (proxies)",
+                  "arguments_fingerprints": "content_fingerprints of the request (chunks before redaction)",
+                  "result_fingerprints": "content_fingerprints of the response",
               }),
     "actions": ("One row per logical tool call, merging what host, client and server/gateway saw "
                 "(joined by tool_call_id, else trace_id).", {
@@ -114,14 +118,23 @@ VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
 }
 
 
+_TYPE_MAP: Final = {
+    "string": "VARCHAR", "int64": "BIGINT", "int16": "SMALLINT", "double": "DOUBLE", "bool": "BOOLEAN",
+    "timestamp[us, tz=UTC]": "TIMESTAMPTZ", "list<item: string>": "VARCHAR[]",
+}
+
+
 def _empty_events_sql() -> str:
     """A typed, empty `events` relation for a store with no files yet."""
-    type_map = {
-        "string": "VARCHAR", "int64": "BIGINT", "int16": "SMALLINT", "double": "DOUBLE", "bool": "BOOLEAN",
-        "timestamp[us, tz=UTC]": "TIMESTAMPTZ", "list<item: string>": "VARCHAR[]",
-    }
-    cols = ", ".join(f"CAST(NULL AS {type_map[str(f.type)]}) AS {f.name}" for f in arrow_schema())
+    cols = ", ".join(f"CAST(NULL AS {_TYPE_MAP[str(f.type)]}) AS {f.name}" for f in arrow_schema())
     return f"SELECT {cols} WHERE false"
+
+
+def _missing_columns_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Typed NULLs for contract columns no stored file has (a store written before the column existed)."""
+    present = {row[0] for row in con.execute("DESCRIBE raw_events").fetchall()}
+    return "".join(f", CAST(NULL AS {_TYPE_MAP[str(f.type)]}) AS {f.name}" for f in arrow_schema()
+                   if f.name not in present)
 
 
 _CALLS = f"""
@@ -139,7 +152,8 @@ SELECT req.event_id AS call_event_id, resp.event_id AS response_event_id, req.em
        req.jsonrpc_id, req.initiator, resp.error_code, coalesce(resp.http_status, req.http_status) AS http_status,
        req.client_info_name, req.client_info_version, req.mcp_session_id, req.user_id_source, req.os_user,
        req.oauth_client_id, req.oauth_issuer, req.oauth_subject, req.oauth_scopes, req.token_audience,
-       req.token_fingerprint, req.user_agent
+       req.token_fingerprint, req.user_agent,
+       req.content_fingerprints AS arguments_fingerprints, resp.content_fingerprints AS result_fingerprints
 FROM req LEFT JOIN resp
   ON resp.emitter_instance_id = req.emitter_instance_id AND resp.connection_id = req.connection_id
  AND resp.initiator = req.initiator AND resp.jsonrpc_id = req.jsonrpc_id AND resp.event_time >= req.event_time
@@ -326,13 +340,14 @@ def register_views(store: Store, *, source: str | None = None, findings_source: 
     con = store.con
     if store.has_events():
         if source is not None:
-            con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT * FROM {source}")
+            scan = source
         else:
             glob = store.events_glob.replace("'", "''")
-            con.execute(
-                "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
-                f"'{glob}', hive_partitioning = true, union_by_name = true)"
-            )
+            scan = f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+        con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT * FROM {scan}")
+        missing = _missing_columns_sql(con)
+        if missing:
+            con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT *{missing} FROM {scan}")
         # the views on `events` are bound (checked) when created: against a one-scan stand-in with the same
         # columns, so creating them does not bind the Parquet files once per reference; the real definition next
         con.execute("CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (date) FROM raw_events")

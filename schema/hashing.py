@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from mcp_blackbox.schema.canonical import canonical_bytes, tool_definition_subset
+from mcp_blackbox.schema.chunking import ChunkFingerprinter
 
 MIN_KEY_BYTES: Final = 16
 
@@ -45,6 +46,10 @@ class ContentHasher:
         if self._key is None:
             return hashlib.sha256(data).hexdigest()
         return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+
+    def chunk_fingerprinter(self) -> ChunkFingerprinter:
+        """Fingerprints of payload chunks (`schema.chunking`), keyed from the same deployment key."""
+        return ChunkFingerprinter(self._key)
 
     def json(self, value: Any) -> str:
         """Hash of a JSON value's canonical form."""

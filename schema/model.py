@@ -211,6 +211,10 @@ class AuditEvent(BaseModel):
     risk_flags: list[str] | None = _f("security", "Emitter-side flags, e.g. catalog_changed, header_mismatch, "
                                       "protocol_anomaly, payload_truncated.")
     attributes_json: JsonText = _f("security", "Anything else worth keeping, JSON object.")
+    content_fingerprints: list[str] | None = _f("security", "Keyed 64-bit fingerprints (hex) of the payload's "
+                                                "chunks and distinctive tokens, taken before redaction "
+                                                "(`schema.chunking`); `hex!reason` marks one redaction removed. "
+                                                "Data-flow edges match on them.")
 
     @field_validator("event_time", "ingest_time")
     @classmethod

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mcp_blackbox.schema.canonical import canonical_bytes
+from mcp_blackbox.schema.chunking import ChunkFingerprinter
 from mcp_blackbox.schema.enums import PayloadMode
 from mcp_blackbox.schema.hashing import PLAIN, ContentHasher
 from mcp_blackbox.schema.redaction import Redactor
@@ -28,6 +29,7 @@ class CapturedPayload:
     size_bytes: int | None
     redacted_paths: list[str] = field(default_factory=list)
     truncated: bool = False
+    fingerprints: list[str] | None = None
 
 
 def _shorten_strings(value: Any, limit: int) -> Any:
@@ -57,11 +59,13 @@ def capture_payload(
     max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     root: str = "$",
     hasher: ContentHasher = PLAIN,
+    fingerprinter: ChunkFingerprinter | None = None,
 ) -> CapturedPayload:
     """Hash `value` canonically (before redaction), then keep it redacted and size-capped.
 
     Emitters pass their deployment's keyed `hasher` (HMAC-SHA-256); the plain default is for
-    offline tools only.
+    offline tools only. With a `fingerprinter`, the chunks of the payload are fingerprinted before
+    redaction too (`schema.chunking`), labelled where redaction removed them.
 
     A payload over `max_bytes` is kept as valid JSON: long strings are shortened first, and if it is
     still too big, a `{"$truncated": …}` object with the original size and a prefix replaces it.
@@ -71,8 +75,10 @@ def capture_payload(
     raw = canonical_bytes(value)
     digest = hasher.digest(raw)
     if mode is PayloadMode.HASHES:
-        return CapturedPayload(None, digest, len(raw))
+        fps = fingerprinter.payload(value) if fingerprinter is not None else None
+        return CapturedPayload(None, digest, len(raw), fingerprints=fps or None)
     result = redactor.redact(value, root)
+    fps = fingerprinter.payload(value, result.value if result.paths else None) if fingerprinter is not None else None
     text = _dumps(result.value)
     truncated = False
     if len(text.encode("utf-8")) > max_bytes:
@@ -81,4 +87,4 @@ def capture_payload(
         if len(text.encode("utf-8")) > max_bytes:
             prefix = text[: max(0, max_bytes // 2)]
             text = _dumps({"$truncated": {"original_bytes": len(raw), "prefix": prefix}})
-    return CapturedPayload(text, digest, len(raw), result.paths, truncated)
+    return CapturedPayload(text, digest, len(raw), result.paths, truncated, fps or None)

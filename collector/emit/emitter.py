@@ -55,7 +55,7 @@ _NOT_SCANNED = frozenset({
     "emitter_version", "host_name", "os_user", "tenant_id", "environment", "connection_id", "transport",
     "protocol_era", "direction", "initiator", "message_kind", "trace_source", "status", "user_id_source",
     "auth_method", "approval", "trace_id", "span_id", "parent_span_id", "token_fingerprint", "redacted_paths",
-    "risk_flags", "event_time", "sequence", "schema_version",
+    "risk_flags", "event_time", "sequence", "schema_version", "content_fingerprints",
     *(name for name in _FIELD_NAMES if name.endswith("_sha256")),
 })
 # JSON texts redacted as JSON values (payload texts a caller passes ready-made included).
@@ -147,6 +147,7 @@ class Emitter:
         self.static.update(static)
         self.redactor = Redactor(self.config.redaction)
         self.hasher = ContentHasher(resolve_hash_key(self.config))  # keyed payload / definition hashes
+        self.fingerprinter = self.hasher.chunk_fingerprinter()  # keyed chunk fingerprints (data flow)
         self.stats = EmitterStats()
         self._queue: collections.deque[tuple[str, int, dict[str, Any]]] = collections.deque()
         self._wake = threading.Event()
@@ -291,19 +292,24 @@ class Emitter:
         paths: list[str] = list(data.get("redacted_paths") or [])
         truncated = bool(data.get("truncated"))
         captured_keys: set[str] = set()
+        fingerprints: list[str] = []
         for key in _PAYLOAD_KEYS:
             if key not in data:
                 continue
             captured_keys.add(f"{key}_json")
             captured = capture_payload(data.pop(key), redactor=self.redactor, mode=self.config.payload_mode,
                                        max_bytes=self.config.max_payload_bytes, root=f"$.{key}",
-                                       hasher=self.hasher)
+                                       hasher=self.hasher, fingerprinter=self.fingerprinter)
             data[f"{key}_json"] = captured.json_text
+            if captured.fingerprints:
+                fingerprints.extend(captured.fingerprints)
             data[f"{key}_sha256"] = captured.sha256
             if key == "result":
                 data["result_size_bytes"] = captured.size_bytes
             paths.extend(captured.redacted_paths)
             truncated = truncated or captured.truncated
+        if fingerprints:
+            data["content_fingerprints"] = fingerprints
         self._redact_fields(data, paths, captured_keys)
         if paths:
             data["redacted_paths"] = paths

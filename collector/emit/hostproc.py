@@ -52,7 +52,11 @@ def _ps(ppid: int) -> tuple[str | None, str | None]:
 
 
 def host_process_identity(ppid: int | None = None) -> dict[str, Any]:
-    """`{pid, executable, start_time, id}` of the parent process (None values when unknown)."""
+    """`{pid, executable, start_time, id}` of the parent process (None values when unknown).
+
+    `id` is the host-process key. It is not called `key`: redaction removes random-looking values of
+    key-like names, and a hash is random-looking (about half the keys were redacted that way).
+    """
     ppid = os.getppid() if ppid is None else ppid
     exe, started = _linux(ppid) if os.path.isdir(f"/proc/{ppid}") else _ps(ppid)
     basis = f"{socket.gethostname()}|{ppid}|{exe or ''}|{started or ''}"

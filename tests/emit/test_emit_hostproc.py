@@ -31,3 +31,15 @@ def test_two_wrapped_servers_of_one_host_share_the_host_key(tmp_path: Path) -> N
     hosts = [json.loads(e["attributes_json"])["host_process"] for e in spawns]
     assert len(hosts) == 2 and hosts[0] == hosts[1]
     assert hosts[0]["pid"] == os.getpid() and hosts[0]["id"] == host_process_identity(os.getpid())["id"]
+
+
+def test_the_host_key_survives_redaction_whatever_its_digits() -> None:
+    # the key is a hash: under a key-like attribute name, the random-looking ones were redacted as high_entropy
+    # (the wrap-only eval scenario lost its host-process join that way)
+    from mcp_blackbox.schema.redaction import Redactor
+
+    redactor = Redactor()
+    for pid in range(1, 200):
+        identity = host_process_identity(pid)
+        kept = redactor.redact({"host_process": identity}, "$.attributes")
+        assert kept.paths == [] and kept.value["host_process"] == identity, identity
