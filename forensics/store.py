@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from mcp_blackbox.schema.errors import MissingExtraError, StoreError
+from mcp_blackbox.schema.storelayout import EVENTS_DIR, forensics_event_files
 
 try:
     import duckdb
 except ModuleNotFoundError as _exc:  # pragma: no cover - depends on the install
     raise MissingExtraError.for_module("duckdb") from _exc  # noqa: EM101
 
-EVENTS_DIR = "events"
 QUARANTINE_DIR = "quarantine"
 MANIFESTS_DIR = "manifests"
 CASES_DIR = "cases"
@@ -36,12 +36,12 @@ class Store:
 
     @property
     def events_glob(self) -> str:
-        """Glob of every event Parquet file."""
+        """Glob of the event directory — it also matches `.tmp-*` files, so never read with it: `event_files()`."""
         return str(self.root / EVENTS_DIR / "**" / "*.parquet")
 
     def event_files(self) -> frozenset[str]:
-        """Every event Parquet file now in the store."""
-        return frozenset(str(p) for p in (self.root / EVENTS_DIR).glob("**/*.parquet"))
+        """Every published event Parquet file now in the store (`schema.storelayout`: temp files left out)."""
+        return frozenset(str(p) for p in forensics_event_files(self.root))
 
     def prepare(self) -> float:
         """Prepare `events` for fast queries (see `views.prepare_events`); returns seconds spent."""
@@ -60,7 +60,7 @@ class Store:
 
     def has_events(self) -> bool:
         """Whether any event file exists."""
-        return any((self.root / EVENTS_DIR).glob("**/*.parquet"))
+        return bool(forensics_event_files(self.root))
 
     def close(self) -> None:
         """Close the DuckDB connection."""

@@ -295,10 +295,12 @@ def register_views(store: Store, *, source: str | None = None, findings_source: 
         if source is not None:
             con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT * FROM {source}")
         else:
-            glob = store.events_glob.replace("'", "''")
+            # the published files by name, not a glob: DuckDB's `**/*.parquet` also matches `.tmp-*` files
+            # being written (schema.storelayout defines what forensics reads; `refresh()` follows new files)
+            files = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(store.event_files()))
             con.execute(
                 "CREATE OR REPLACE VIEW raw_events AS SELECT * FROM read_parquet("
-                f"'{glob}', hive_partitioning = true, union_by_name = true)"
+                f"[{files}], hive_partitioning = true, union_by_name = true)"
             )
         # the views on `events` are bound (checked) when created: against a one-scan stand-in with the same
         # columns, so creating them does not bind the Parquet files once per reference; the real definition next

@@ -49,12 +49,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mcp_blackbox.collector.ingest.storefs import TMP_PREFIX, publish, sha256_file, temp_path
+from mcp_blackbox.schema import storelayout
 from mcp_blackbox.schema.model import format_time, utc_now
 
 if TYPE_CHECKING:
     from mcp_blackbox.collector.ingest.manifest import ManifestWriter
 
-COMPLETENESS = "integrity/completeness.parquet"
+COMPLETENESS = storelayout.COMPLETENESS
 COMPLETENESS_KIND = "completeness"
 _LOCK = "integrity/.lock-completeness"
 PREFIX_HEX = 16

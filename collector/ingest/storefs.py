@@ -21,12 +21,14 @@ import uuid
 from pathlib import Path
 from typing import Final
 
-EVENTS: Final = "events"
+from mcp_blackbox.schema import storelayout
+
+EVENTS: Final = storelayout.EVENTS_DIR
 QUARANTINE: Final = "quarantine"
 RUNS: Final = "integrity/runs"
 MANIFESTS: Final = "manifests"
 KEYS: Final = "keys"
-TMP_PREFIX: Final = ".tmp-"
+TMP_PREFIX: Final = storelayout.TMP_PREFIX
 _SAFE = re.compile(r"[^A-Za-z0-9_.]")
 
 
