@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from mcp_blackbox.collector.ingest.console import install_logging, say
 from mcp_blackbox.schema.errors import UsageError
 
 DEFAULT_GROUP = "mcp-blackbox-collector"
@@ -56,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.source or args.store is None:
         msg = "--source and --store are required"
         raise UsageError(msg)
-    if os.environ.get("MCP_BLACKBOX_DEBUG"):
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    install_logging(logging.INFO if os.environ.get("MCP_BLACKBOX_DEBUG") else logging.WARNING)
     if args.until_idle is not None and args.until_idle < 0:
         msg = "--until-idle must be >= 0"
         raise UsageError(msg)
@@ -76,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
     code = collector.run(until_idle=args.until_idle)
     t = collector.summary()
     if stats or os.environ.get("MCP_BLACKBOX_COLLECT_SUMMARY"):
-        print(f"mcp-blackbox collect: done: {t['events']} events stored, {t['quarantined']} quarantined, "
-              f"{t['files']} files", file=sys.stderr)
+        say(f"mcp-blackbox collect: done: {t['events']} events stored, {t['quarantined']} quarantined, "
+            f"{t['files']} files")
     return code

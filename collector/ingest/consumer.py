@@ -14,7 +14,6 @@ Exactly once, by construction:
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from mcp_blackbox.collector.ingest.batchwriter import Position, write_batch
+from mcp_blackbox.collector.ingest.console import say
 from mcp_blackbox.collector.ingest.decode import DEFAULT_MAX_RECORD_BYTES, Decoder
 from mcp_blackbox.collector.ingest.gaps import write_completeness
 from mcp_blackbox.collector.ingest.manifest import ManifestWriter, StoreState, load_or_create_key
@@ -321,9 +321,8 @@ class Collector:
             if lag is not None:
                 lags.append(f"p{part}={lag}")
         t = self.totals
-        print(f"mcp-blackbox collect: {t['records']} records, {rate:,.0f}/s, {t['events']} stored, "
-              f"{t['quarantined']} quarantined, {t['files']} files, lag {' '.join(lags) or '-'}",
-              file=sys.stderr, flush=True)
+        say(f"mcp-blackbox collect: {t['records']} records, {rate:,.0f}/s, {t['events']} stored, "
+            f"{t['quarantined']} quarantined, {t['files']} files, lag {' '.join(lags) or '-'}")
 
     def summary(self) -> dict[str, Any]:
         """Counters for the final line."""

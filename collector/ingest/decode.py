@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 import threading
 import types
 import typing
@@ -50,6 +49,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from pydantic.functional_validators import AfterValidator
 
+from mcp_blackbox.collector.ingest.console import say
 from mcp_blackbox.collector.ingest.hashing import canonical_texts, event_hashes
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.errors import ValidationFailed
@@ -327,7 +327,7 @@ def _duck_parse(text: Any) -> pa.Table | None:
         parsed = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
     except duckdb.Error as exc:
         # Not expected (try() absorbs bad records), but never fatal: the strict path decodes everything.
-        print(f"mcp-blackbox collect: canonical fast path off for one batch: {describe(exc)}", file=sys.stderr)
+        say(f"mcp-blackbox collect: canonical fast path off for one batch: {describe(exc)}")
         return None
     finally:
         con.unregister("mcp_blackbox_lines")
@@ -360,8 +360,8 @@ class Decoder:
         except _UNFORESEEN as exc:
             # The type and a capped, escaped message only: a log line must not replay a record's content.
             why = safe_reason(describe(exc))[:120]
-            print(f"mcp-blackbox collect: columnar decode failed ({why}); decoding this batch of {len(values)} "
-                  "records one by one", file=sys.stderr)
+            say(f"mcp-blackbox collect: columnar decode failed ({why}); decoding this batch of {len(values)} "
+                "records one by one")
             return self._decode_each(values, ingest_time)
 
     def _decode_each(self, values: Sequence[bytes], ingest_time: datetime) -> DecodedBatch:

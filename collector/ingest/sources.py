@@ -8,7 +8,6 @@ binding) — the collector needs only poll, seek, commit, ownership and rebalanc
 from __future__ import annotations
 
 import importlib.util
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from mcp_blackbox.collector.ingest.console import say
 from mcp_blackbox.collector.spool import SpoolRecord, list_writers, read_records
 from mcp_blackbox.schema.errors import UsageError
 
@@ -161,8 +161,8 @@ class KafkaSource:
         except KafkaError as exc:
             # The store, not Kafka, is the record of what is durable; a failed commit only costs a
             # re-read that the manifests then skip.
-            print(f"mcp-blackbox collect: offset commit failed ({type(exc).__name__}); the store stays "
-                  "authoritative", flush=True, file=sys.stderr)
+            say(f"mcp-blackbox collect: offset commit failed ({type(exc).__name__}); the store stays "
+                "authoritative")
 
     def owns(self, partition: str) -> bool:
         return partition in self._assigned
@@ -256,7 +256,11 @@ def open_source(url: str, group: str, max_poll_records: int = 20_000, client: st
     `client` picks the Kafka library: `kafka-python` (always installed), `confluent` (librdkafka,
     optional, much faster fetch path) or `auto` (confluent when installed).
     """
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as exc:  # e.g. an unbalanced "[": a usage error, not a traceback that echoes the URL raw
+        msg = f"--source {url!r} is not a valid URL ({exc})"
+        raise UsageError(msg) from exc
     if parsed.scheme == "kafka":
         topic = parsed.path.lstrip("/") or DEFAULT_TOPIC
         if not parsed.netloc:

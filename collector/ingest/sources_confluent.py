@@ -9,9 +9,10 @@ flush-on-revoke and offset commits happen inline.
 
 from __future__ import annotations
 
-import sys
+import logging
 from typing import Any
 
+from mcp_blackbox.collector.ingest.console import say
 from mcp_blackbox.collector.ingest.sources import Batch, Callback, _noop
 
 
@@ -86,7 +87,8 @@ class ConfluentSource:
             finally:
                 consumer.unassign()
 
-        self.consumer = Consumer(self.config)
+        # librdkafka's own log lines name brokers and topics: through Python logging, so they print inert
+        self.consumer = Consumer(self.config, logger=logging.getLogger("mcp_blackbox.kafka"))
         self.consumer.subscribe([self.topic], on_assign=assign_cb, on_revoke=revoke_cb, on_lost=lost_cb)
 
     def poll(self, timeout_s: float) -> list[Batch]:
@@ -94,7 +96,7 @@ class ConfluentSource:
         batches: dict[int, Batch] = {}
         for msg in messages:
             if msg.error() is not None:
-                print(f"mcp-blackbox collect: kafka: {msg.error()}", file=sys.stderr, flush=True)
+                say(f"mcp-blackbox collect: kafka: {msg.error()}")
                 continue
             part = msg.partition()
             batch = batches.get(part)
@@ -123,8 +125,7 @@ class ConfluentSource:
             self.consumer.commit(offsets=owned, asynchronous=False)
         except KafkaException as exc:
             # The store, not Kafka, records what is durable; a failed commit only costs a skipped re-read.
-            print(f"mcp-blackbox collect: offset commit failed ({exc}); the store stays authoritative",
-                  file=sys.stderr, flush=True)
+            say(f"mcp-blackbox collect: offset commit failed ({exc}); the store stays authoritative")
 
     def owns(self, partition: str) -> bool:
         return partition in self._assigned
