@@ -39,7 +39,7 @@ from mcp_blackbox.forensics.detections import Finding, all_rules, register_findi
 from mcp_blackbox.forensics.output import csv_cell
 from mcp_blackbox.forensics.safe import has_hidden, inert, json_text
 from mcp_blackbox.forensics.sqlguard import SQLFailed, SQLRefused
-from mcp_blackbox.forensics.views import DEDUP
+from mcp_blackbox.forensics.views import DEDUP_COPIES
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.tui.cases import Case, case_dir
 from mcp_blackbox.tui.data import Bench
@@ -69,6 +69,8 @@ COSAI = {"#1": "Identity Spoofing", "#2": "Tool Poisoning", "#3": "Full Schema P
          "#22": "File System Exposure/Path Traversal", "#23": "Insufficient Integrity Checks",
          "#24": "Data Exfiltration & Corruption", "#25": "Supply Chain Compromise", "#27": "Protocol Security Gaps",
          "#32": "Dependency/Update Attack (rug pull)", "#33": "Payload Limit/DoS", "#34": "Lack of Observability"}
+#: separates an event id from the number of its conflicting copy in chain tree node data ("ID#copy1")
+COPY_SEP = "#copy"
 _COUNT_DIMS = (("server", "coalesce(server_config_name, server_name)"), ("tool", "tool_name"),
                ("agent", "agent_id"), ("user", "user_id"))
 
@@ -447,6 +449,8 @@ class InvestigatorApp(App[int]):
             text.append(f"  ({'; '.join(extras)})", style="green")
         if node.flags:
             text.append("  ⚑ " + ",".join(node.flags), style="bold yellow")
+        if node.conflict:
+            text.append(f"  ⚠ conflicting copy {node.copy + 1}/{node.copies}", style="bold red")
         if node.data_from:
             text.append("  ⇠ data", style="bold magenta")
         if node.data_to:
@@ -465,7 +469,8 @@ class InvestigatorApp(App[int]):
 
         def add(parent: TreeNode[str], node: ChainNode) -> None:
             nonlocal first_evidence
-            child = parent.add(self._label(node), data=node.event_id, expand=True, allow_expand=bool(node.children))
+            data = f"{node.event_id}{COPY_SEP}{node.copy}" if node.copy else node.event_id  # which conflicting copy
+            child = parent.add(self._label(node), data=data, expand=True, allow_expand=bool(node.children))
             if node.event_id in self.evidence and first_evidence is None:
                 first_evidence = child
             for c in node.children:
@@ -503,9 +508,10 @@ class InvestigatorApp(App[int]):
 
     @on(Tree.NodeHighlighted, "#chain-tree")
     def _node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
-        if self.chain is None or event.node.data not in self.chain.rows:
+        event_id, _, copy = str(event.node.data).partition(COPY_SEP)
+        if self.chain is None or event_id not in self.chain.rows:
             return
-        row = self.chain.rows[event.node.data]
+        row = self.chain.conflicts[event_id][int(copy)] if copy else self.chain.rows[event_id]
         text = Text()
         text.append(f"{row['event_id']}  {row['emitter_role']} {row['event_type']}", style="bold")
         text.append(f"  trace {inert(row['trace_id'] or '—')}  tool_call {inert(row['tool_call_id'] or '—')}\n",
@@ -523,11 +529,15 @@ class InvestigatorApp(App[int]):
     @work(thread=True, group="detail")
     def open_event(self, event_id: str) -> None:
         """Event detail for any event id."""
-        # one event: filter raw_events, deduplicate after (no need to wait for `events` to be prepared)
-        res = self.bench.query(f"SELECT * EXCLUDE (date) FROM raw_events WHERE event_id = ? {DEDUP}",  # noqa: S608
-                               [event_id], prepared=False)
+        # one event: filter raw_events, deduplicate after (no need to wait for `events` to be prepared); copies
+        # with different content (an evidence conflict) are all kept, in ingest order: "ID#copy" picks one
+        event_id, _, copy = event_id.partition(COPY_SEP)
+        res = self.bench.query(f"SELECT * EXCLUDE (date) FROM raw_events WHERE event_id = ? {DEDUP_COPIES} "  # noqa: S608
+                               "ORDER BY ingest_time NULLS LAST", [event_id], prepared=False)
+        index = int(copy) if copy.isdigit() else 0
         if res.rows:
-            self.call_from_thread(self.push_screen, EventDetail(dict(zip(res.columns, res.rows[0], strict=True))))
+            row = res.rows[min(index, len(res.rows) - 1)]
+            self.call_from_thread(self.push_screen, EventDetail(dict(zip(res.columns, row, strict=True))))
 
     def action_follow(self, forward: bool) -> None:
         if self.chain is None:
@@ -648,7 +658,7 @@ class InvestigatorApp(App[int]):
     def _selected_ident(self) -> tuple[str, str] | None:
         focused = self.focused
         if isinstance(focused, Tree) and focused.cursor_node and focused.cursor_node.data:
-            return str(focused.cursor_node.data), "event"
+            return str(focused.cursor_node.data).partition(COPY_SEP)[0], "event"
         if isinstance(focused, DataTable) and focused.id == "findings-table" and focused.row_count:
             key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
             finding = self._finding(key)
