@@ -206,11 +206,11 @@ def _copies(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str, An
         by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in found:
             by_id[r["event_id"]].append(r)
-        for event_id, copies in by_id.items():
-            copies.sort(key=lambda r: (r["_ingest_time"] is None, r["_ingest_time"] or 0))
-            stored[event_id] = {(): copies[0]}
-            if len(copies) > 1:
-                conflicts[event_id] = copies
+        for event_id, differing in by_id.items():
+            differing.sort(key=lambda r: (r["_ingest_time"] is None, r["_ingest_time"] or 0))
+            stored[event_id] = {(): differing[0]}
+            if len(differing) > 1:
+                conflicts[event_id] = differing
     firsts = []
     for copies in stored.values():
         first = min(copies.values(), key=lambda r: (r["_ingest_time"] is None, r["_ingest_time"] or 0))

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mcp_blackbox.schema import storelayout
 from mcp_blackbox.schema.errors import MissingExtraError, StoreError
-from mcp_blackbox.schema.storelayout import EVENTS_DIR, forensics_event_files
+from mcp_blackbox.schema.storelayout import forensics_event_files
 
 try:
     import duckdb
 except ModuleNotFoundError as _exc:  # pragma: no cover - depends on the install
     raise MissingExtraError.for_module("duckdb") from _exc  # noqa: EM101
 
+EVENTS_DIR = storelayout.EVENTS_DIR
 QUARANTINE_DIR = "quarantine"
 MANIFESTS_DIR = "manifests"
 CASES_DIR = "cases"
