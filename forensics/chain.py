@@ -185,6 +185,11 @@ def _union_rows(store: Store, parts: list[tuple[str, list[Any]]]) -> list[dict[s
     return _fetch(store, sql, [p for _, params in parts for p in params])
 
 
+def _row_key(r: dict[str, Any]) -> tuple[Any, ...]:
+    """A hashable key of a fetched row's values (lists become tuples): equal for one stored row met twice."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in r.values())
+
+
 def _copies(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """(one row per event_id — the copy ingested first —, every differing copy of the conflicting ids).
 
@@ -195,9 +200,9 @@ def _copies(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str, An
     by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_event[r["event_id"]].append(r)
-    stored: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
+    stored: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
     for event_id, met in by_event.items():  # only ids met more than once pay for comparing values
-        stored[event_id] = {(): met[0]} if len(met) == 1 else {tuple(map(repr, r.values())): r for r in reversed(met)}
+        stored[event_id] = {(): met[0]} if len(met) == 1 else {_row_key(r): r for r in reversed(met)}
     multi = sorted(i for i, copies in stored.items() if len(copies) > 1)
     conflicts: dict[str, list[dict[str, Any]]] = {}
     if multi:
