@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 export MCP_BLACKBOX_CACHE ?= $(CURDIR)/.cache
 PYTEST_ARGS ?=
 
-.PHONY: test demo setup kafka-jars lint typecheck bench clean eval eval-servers
+.PHONY: test demo setup kafka-jars npm-servers lint typecheck bench clean eval eval-servers
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ setup: $(VENV)/.installed
 kafka-jars: setup
 	$(PY) tests/kafka_harness.py fetch
 
+# The pinned npm MCP servers the tests run (samples/thirdparty.py), once per cache dir: in CI a missing
+# npm server fails its test instead of skipping it, so `make test` installs them first.
+npm-servers: setup
+	$(PY) -m samples.thirdparty
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
@@ -33,7 +38,7 @@ typecheck: setup
 	$(PY) -m pip install -q --no-deps --no-compile --target $(MCP_BLACKBOX_CACHE)/mypy-site .
 	cd $(MCP_BLACKBOX_CACHE)/mypy-site && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml -p mcp_blackbox
 
-test: setup kafka-jars lint typecheck
+test: setup kafka-jars npm-servers lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The demo needs capture, collector, forensics and the TUI ([demo]), not the dev toolchain; a venv that
@@ -52,15 +57,9 @@ bench: setup kafka-jars
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
-# The detection evaluation's third-party servers (benign controls and the corpus fetch): mcp-server-fetch in its
-# own venv, the npm reference servers under .cache/npm. Without them the controls run on time and git only.
-eval-servers: setup
-	test -x .cache/fetchvenv/bin/mcp-server-fetch || ($(PYTHON) -m venv .cache/fetchvenv && \
-	  .cache/fetchvenv/bin/pip install -q mcp-server-fetch)
-	npm install --prefix .cache/npm @modelcontextprotocol/server-filesystem @modelcontextprotocol/server-everything \
-	  @modelcontextprotocol/server-memory @modelcontextprotocol/server-sequential-thinking \
-	  @modelcontextprotocol/server-github @modelcontextprotocol/server-gitlab @modelcontextprotocol/server-slack \
-	  @modelcontextprotocol/server-brave-search @modelcontextprotocol/server-google-maps
+# The detection evaluation's third-party servers (benign controls and the corpus fetch): mcp-server-fetch is in
+# the dev group, the pinned npm reference servers are those of `npm-servers`.
+eval-servers: npm-servers
 
 eval: setup
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/eval_detections.py

@@ -5,7 +5,7 @@
 Each server is started over stdio with the official `mcp` client and asked for `tools/list`; every
 tool definition is written as one JSON line with its provenance (package, version, how it was run).
 PyPI servers are looked up on PATH and beside this Python (install them with pip); npm servers in
-`--npm-prefix` (default `.cache/npm`: `npm install --prefix .cache/npm @modelcontextprotocol/server-…`).
+`--npm-prefix` (default: the pinned set of samples/thirdparty.py, installed once under `.cache/npm`).
 Servers that are not installed are skipped and named on stderr. Placeholder tokens (not secrets) are
 given to servers that refuse to start without one; listing tools never uses them.
 """
@@ -24,6 +24,9 @@ from typing import Any
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from samples import thirdparty
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "placeholder-not-a-token"
@@ -78,10 +81,11 @@ def _find_pypi(name: str) -> Path | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--npm-prefix", default=str(REPO / ".cache" / "npm"))
+    parser.add_argument("--npm-prefix", default=None,
+                        help="npm prefix (default: the pinned set of samples/thirdparty.py, installed once)")
     parser.add_argument("--out", default=str(REPO / "tests" / "data" / "tool_corpus" / "benign.jsonl"))
     args = parser.parse_args()
-    prefix = Path(args.npm_prefix)
+    prefix = Path(args.npm_prefix) if args.npm_prefix else (thirdparty.ensure_npm_servers() or thirdparty.npm_prefix())
     tmp = tempfile.mkdtemp(prefix="corpus-")
     env = {k: v.replace("{tmp}", tmp) for k, v in ENV.items()}
     rows: list[dict[str, Any]] = []

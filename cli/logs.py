@@ -9,12 +9,13 @@ it) or JSON lines (`--log-format json`, for a log shipper), WARNING and up, INFO
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from datetime import UTC, datetime
 from typing import IO, Final
+
+from mcp_blackbox.schema.textsafe import inert, json_text
 
 LOG_FORMATS: Final = ("human", "json")
 ENV_LOG_FORMAT: Final = "MCP_BLACKBOX_LOG_FORMAT"
@@ -33,7 +34,16 @@ class JsonLineFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return json_text(entry, ensure_ascii=False)  # hidden characters escaped: exact and inert
+
+
+class InertFormatter(logging.Formatter):
+    """Human lines with every control, bidi and invisible character made visible (`schema/textsafe.py`):
+    log messages carry broker names, file names and library errors that an attacker may choose."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The standard formatting, then made inert (newlines of tracebacks kept)."""
+        return inert(super().format(record), keep_newlines=True)
 
 
 def configure(fmt: str | None = None, *, stream: IO[str] | None = None, level: int | None = None) -> logging.Handler:
@@ -43,7 +53,7 @@ def configure(fmt: str | None = None, *, stream: IO[str] | None = None, level: i
         fmt = "human"
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(JsonLineFormatter() if fmt == "json" else logging.Formatter("%(message)s"))
+    handler.setFormatter(JsonLineFormatter() if fmt == "json" else InertFormatter("%(message)s"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)

@@ -8,6 +8,11 @@ the connections touched), infers edges — each labelled with how — and arrang
 
 with data-flow edges (result content reappearing in later arguments, across servers) and the tool
 definition in force for every call. `to_tree_text`, `to_json` and `to_markdown` render it.
+
+Copies of one event_id with different content (a forged or altered copy; the `evidence_conflict`
+detection) are all kept, as in `events`: the copy ingested first takes the event's place in the edges,
+the others are nodes beside it, every copy flagged `evidence_conflict` (`ChainNode.conflict`, `copy`).
+Identical copies are one node.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from mcp_blackbox.forensics.dataflow import find_flows
 from mcp_blackbox.forensics.edgekinds import EdgeKind
 from mcp_blackbox.forensics.safe import inert
 from mcp_blackbox.forensics.store import Store
-from mcp_blackbox.forensics.views import DEDUP
+from mcp_blackbox.forensics.views import DEDUP_COPIES
 from mcp_blackbox.schema.errors import StoreError
 from mcp_blackbox.schema.identity import SERVER_NAME_SQL
 
@@ -76,6 +81,11 @@ class ChainNode:
     data_from: list[str] = field(default_factory=list)
     data_to: list[str] = field(default_factory=list)
     children: list[ChainNode] = field(default_factory=list)
+    #: copies of this event_id differ in content (evidence conflict): every copy is a node, `copy` numbers
+    #: them in ingest order (0 = ingested first, the one the edges use), `copies` says how many there are
+    conflict: bool = False
+    copy: int = 0
+    copies: int = 1
 
 
 @dataclass
@@ -88,6 +98,8 @@ class Chain:
     edges: list[ChainEdge]
     event_ids: list[str]
     rows: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    #: event_id -> every copy with different content, in ingest order (only conflicting ids; rows[id] is copy 0)
+    conflicts: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def nodes(self) -> list[ChainNode]:
         """Every node, depth first."""
@@ -129,6 +141,8 @@ class Chain:
                 extras.append(f"def {n.tool_definition_sha256[:12]}")
             if n.flags:
                 extras.append("⚑ " + ",".join(n.flags))
+            if n.conflict:
+                extras.append(f"⚠ conflicting copy {n.copy + 1}/{n.copies}")
             if n.data_from:
                 extras.append("⇠ data from " + ",".join(e[-8:] for e in n.data_from))
             tail = inert(f"  ({'; '.join(extras)})") if extras else ""
@@ -162,20 +176,58 @@ class Chain:
 
 
 def _rows(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    """Events matching `where`, deduplicated, in time order.
+    """Rows of `raw_events` matching `where` (every stored copy), in time order.
 
-    The filter runs on `raw_events` and deduplication after it: copies of one event_id are the same event,
-    so a predicate on its content keeps all copies or none. Filtering first lets DuckDB push the predicate
-    into the Parquet scan (zone maps, dictionary, bloom filters) instead of deduplicating the whole store.
+    The filter runs on `raw_events` and copies are sorted out after it (`_copies`), so DuckDB pushes the
+    predicate into the Parquet scan (zone maps, dictionary, bloom filters) instead of deduplicating the store.
     """
-    return _fetch(store, f"SELECT {_COLUMNS} FROM raw_events WHERE {where} {DEDUP} "  # noqa: S608 - constants
+    return _fetch(store, f"SELECT {_COLUMNS}, ingest_time AS _ingest_time FROM raw_events WHERE {where} "  # noqa: S608 - constants
                          "ORDER BY event_time, event_id", params)
 
 
 def _union_rows(store: Store, parts: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
     """Several single-predicate lookups in one statement (an OR of them would defeat filter pushdown)."""
-    sql = " UNION ALL ".join(f"(SELECT {_COLUMNS} FROM raw_events WHERE {where})" for where, _ in parts)  # noqa: S608 - constants
+    sql = " UNION ALL ".join(f"(SELECT {_COLUMNS}, ingest_time AS _ingest_time FROM raw_events WHERE {where})"  # noqa: S608 - constants
+                             for where, _ in parts)
     return _fetch(store, sql, [p for _, params in parts for p in params])
+
+
+def _row_key(r: dict[str, Any]) -> tuple[Any, ...]:
+    """A hashable key of a fetched row's values (lists become tuples): equal for one stored row met twice."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in r.values())
+
+
+def _copies(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """(one row per event_id — the copy ingested first —, every differing copy of the conflicting ids).
+
+    A row met by several lookups is one stored row (same columns, same ingest time). An id with several
+    stored copies — rare: replays, or a conflict — is looked up once more by event_id (bloom filters) with
+    `events`' own rule (`DEDUP_COPIES`: identical content is one copy), so the chain and `events` agree.
+    """
+    by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_event[r["event_id"]].append(r)
+    stored: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    for event_id, met in by_event.items():  # only ids met more than once pay for comparing values
+        stored[event_id] = {(): met[0]} if len(met) == 1 else {_row_key(r): r for r in reversed(met)}
+    multi = sorted(i for i, copies in stored.items() if len(copies) > 1)
+    conflicts: dict[str, list[dict[str, Any]]] = {}
+    if multi:
+        found = _fetch(store, f"SELECT {_COLUMNS}, ingest_time AS _ingest_time FROM raw_events "  # noqa: S608 - constants
+                              f"WHERE event_id IN ({_placeholders(multi)}) {DEDUP_COPIES}", multi)
+        by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in found:
+            by_id[r["event_id"]].append(r)
+        for event_id, differing in by_id.items():
+            differing.sort(key=lambda r: (r["_ingest_time"] is None, r["_ingest_time"] or 0))
+            stored[event_id] = {(): differing[0]}
+            if len(differing) > 1:
+                conflicts[event_id] = differing
+    firsts = []
+    for copies in stored.values():
+        first = min(copies.values(), key=lambda r: (r["_ingest_time"] is None, r["_ingest_time"] or 0))
+        firsts.append(first)
+    return sorted(firsts, key=lambda r: (r["event_time"], r["event_id"])), conflicts
 
 
 def _fetch(store: Store, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -222,17 +274,15 @@ def _gather(store: Store, ident: str, kind: str, seed: list[dict[str, Any]]) -> 
         # the catalogs in force on the connections involved (definitions, changes) up to the end
         parts.append((f"event_type = 'catalog' AND event_time <= ? AND connection_id IN ({_placeholders(conns)})",
                       [end, *conns]))
-    found = {r["event_id"]: r for r in seed}
+    found = list(seed)
     if parts:
-        for r in _union_rows(store, parts):
-            found.setdefault(r["event_id"], r)  # copies of one event are identical in these columns
+        found += _union_rows(store, parts)
     # the other side of each call (gateway/server events share the trace), their catalogs too
-    more_conns = sorted({r["connection_id"] for r in found.values()} - set(conns))
+    more_conns = sorted({r["connection_id"] for r in found} - set(conns))
     if more_conns and kind != "trace_id":
-        for r in _union_rows(store, [(f"event_type = 'catalog' AND event_time <= ? AND connection_id IN "
-                                      f"({_placeholders(more_conns)})", [end, *more_conns])]):
-            found.setdefault(r["event_id"], r)
-    return sorted(found.values(), key=lambda r: (r["event_time"], r["event_id"]))
+        found += _union_rows(store, [(f"event_type = 'catalog' AND event_time <= ? AND connection_id IN "
+                                      f"({_placeholders(more_conns)})", [end, *more_conns])])
+    return sorted(found, key=lambda r: (r["event_time"], r["event_id"]))
 
 
 # -- edges ----------------------------------------------------------------------------------------
@@ -401,16 +451,42 @@ def _preview(text: str | None, key: str | None = None, limit: int = 90) -> str:
     return inert(text, limit=limit)
 
 
+def _node(r: dict[str, Any]) -> ChainNode:
+    return ChainNode(
+        event_id=r["event_id"], event_time=r["event_time"], emitter_role=str(r["emitter_role"]),
+        event_type=str(r["event_type"]), event_subtype=r["event_subtype"], method=r["method"],
+        tool_name=r["tool_name"], target=r["target"], server=r["server"], status=r["status"],
+        duration_ms=r["duration_ms"], tool_definition_sha256=r["tool_definition_sha256"], summary=_summary(r),
+        flags=sorted(set(r["risk_flags"] or []) | ({"redacted"} if r["redacted_paths"] else set())))
+
+
+def _add_conflicting_copies(roots: list[ChainNode], conflicts: dict[str, list[dict[str, Any]]]) -> None:
+    """Flag every node of a conflicting id and put its other copies right after it, at the same place."""
+    def walk(siblings: list[ChainNode]) -> None:
+        i = 0
+        while i < len(siblings):
+            node = siblings[i]
+            walk(node.children)
+            copies = conflicts.get(node.event_id)
+            if copies and not node.conflict:
+                node.conflict, node.copies = True, len(copies)
+                node.flags = sorted({*node.flags, "evidence_conflict"})
+                extra = []
+                for k, r in enumerate(copies[1:], 1):
+                    twin = _node(r)
+                    twin.conflict, twin.copy, twin.copies = True, k, len(copies)
+                    twin.flags = sorted({*twin.flags, "evidence_conflict"})
+                    twin.edge_kind, twin.inferred_by = node.edge_kind, node.inferred_by
+                    extra.append(twin)
+                siblings[i + 1:i + 1] = extra
+                i += len(extra)
+            i += 1
+
+    walk(roots)
+
+
 def _tree(rows: list[dict[str, Any]], edges: list[ChainEdge]) -> list[ChainNode]:
-    nodes = {
-        r["event_id"]: ChainNode(
-            event_id=r["event_id"], event_time=r["event_time"], emitter_role=str(r["emitter_role"]),
-            event_type=str(r["event_type"]), event_subtype=r["event_subtype"], method=r["method"],
-            tool_name=r["tool_name"], target=r["target"], server=r["server"], status=r["status"],
-            duration_ms=r["duration_ms"], tool_definition_sha256=r["tool_definition_sha256"], summary=_summary(r),
-            flags=sorted(set(r["risk_flags"] or []) | ({"redacted"} if r["redacted_paths"] else set())))
-        for r in rows
-    }
+    nodes = {r["event_id"]: _node(r) for r in rows}
     parent: dict[str, ChainEdge] = {}
     rank: dict[str, int] = {k: i for i, k in enumerate(_PARENT_PRIORITY)}
     for e in edges:
@@ -465,11 +541,12 @@ def _creates_cycle(edge: ChainEdge, parent: dict[str, ChainEdge]) -> bool:
 def build_chain(store: Store, ident: str) -> Chain:
     """The action chain for a conversation, tool call, trace, connection or event id."""
     kind, seed = _resolve(store, ident)
-    rows = _gather(store, ident, kind, seed)
+    rows, conflicts = _copies(store, _gather(store, ident, kind, seed))
     edges = _edges(rows)
     roots = _tree(rows, edges)
+    _add_conflicting_copies(roots, conflicts)
     return Chain(ident=ident, ident_kind=kind, roots=roots, edges=edges, event_ids=[r["event_id"] for r in rows],
-                 rows={r["event_id"]: r for r in rows})
+                 rows={r["event_id"]: r for r in rows}, conflicts=conflicts)
 
 
 def blast_radius(store: Store, *, server: str | None = None, tool: str | None = None,

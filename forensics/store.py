@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mcp_blackbox.schema.errors import MissingExtraError, StoreError
-from mcp_blackbox.schema.layout import CASES, EVENTS, MANIFESTS, QUARANTINE, is_store
+from mcp_blackbox.schema.layout import CASES, EVENTS, MANIFESTS, QUARANTINE, forensics_event_files, is_store
 
 try:
     import duckdb
@@ -38,12 +38,12 @@ class Store:
 
     @property
     def events_glob(self) -> str:
-        """Glob of every event Parquet file."""
+        """Glob of the event directory — it also matches `.tmp-*` files, so never read with it: `event_files()`."""
         return str(self.root / EVENTS_DIR / "**" / "*.parquet")
 
     def event_files(self) -> frozenset[str]:
-        """Every event Parquet file now in the store."""
-        return frozenset(str(p) for p in (self.root / EVENTS_DIR).glob("**/*.parquet"))
+        """Every published event Parquet file now in the store (`schema.layout`: temp files left out)."""
+        return frozenset(str(p) for p in forensics_event_files(self.root))
 
     def prepare(self) -> float:
         """Prepare `events` for fast queries (see `views.prepare_events`); returns seconds spent."""
@@ -62,7 +62,7 @@ class Store:
 
     def has_events(self) -> bool:
         """Whether any event file exists."""
-        return any((self.root / EVENTS_DIR).glob("**/*.parquet"))
+        return bool(forensics_event_files(self.root))
 
     def close(self) -> None:
         """Close the DuckDB connection."""

@@ -342,8 +342,10 @@ def register_views(store: Store, *, source: str | None = None, findings_source: 
         if source is not None:
             scan = source
         else:
-            glob = store.events_glob.replace("'", "''")
-            scan = f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+            # the published files by name, not a glob: DuckDB's `**/*.parquet` also matches `.tmp-*` files
+            # being written (schema.layout defines what forensics reads; `refresh()` follows new files)
+            files = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(store.event_files()))
+            scan = f"read_parquet([{files}], hive_partitioning = true, union_by_name = true)"
         con.execute(f"CREATE OR REPLACE VIEW raw_events AS SELECT * FROM {scan}")
         missing = _missing_columns_sql(con)
         if missing:

@@ -1,7 +1,8 @@
 """Keyed content hashes: HMAC-SHA-256 over canonical JSON with the deployment's hash key.
 
 Payload hashes (`arguments_sha256`, `result_sha256`, `request_state_sha256`) and tool definition /
-catalog hashes are taken before redaction so equal content matches across emitters. Plain SHA-256
+catalog hashes are taken before redaction so equal content matches across emitters; so is
+`token_fingerprint` (`token_fingerprint()`), which groups the events of one bearer token. Plain SHA-256
 would let anyone holding the store recover a redacted `{"password": "hunter2"}` by hashing guesses;
 an HMAC with a key the store does not hold cannot be checked against a dictionary. Every emitter of
 one deployment must use the same key (see `collector.emit.config.resolve_hash_key`) or hashes stop
@@ -23,6 +24,8 @@ from mcp_blackbox.schema.canonical import canonical_bytes, tool_definition_subse
 from mcp_blackbox.schema.chunking import ChunkFingerprinter
 
 MIN_KEY_BYTES: Final = 16
+#: domain separation: a token fingerprint never equals a payload hash of the same bytes
+_TOKEN_DOMAIN: Final = b"mcp-blackbox token fingerprint v1\x00"
 
 
 class ContentHasher:
@@ -62,6 +65,11 @@ class ContentHasher:
     def tool_catalog(self, tools: Iterable[Mapping[str, Any]]) -> str:
         """Order-independent catalog hash: the hash of the sorted tool definition hashes."""
         return self.json(sorted(self.tool_definition(tool) for tool in tools))
+
+    def token_fingerprint(self, token: str) -> str:
+        """`token_fingerprint` of a bearer token: groups one token's events, keyed so a dictionary of tokens
+        (or a leaked token list) cannot be matched against the store without the deployment key."""
+        return self.digest(_TOKEN_DOMAIN + token.encode("utf-8"))
 
 
 PLAIN: Final = ContentHasher(None)

@@ -45,9 +45,43 @@ def is_store(root: Path) -> bool:
     return (root / EVENTS).is_dir() or (root / MANIFESTS).is_dir()
 
 
-def event_files(root: Path) -> list[Path]:
-    """Every published event Parquet file under `root` (temp files excluded), sorted."""
-    return sorted(p for p in (root / EVENTS).glob("**/*.parquet") if not p.name.startswith(TMP_PREFIX))
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is a temp name (a write in progress or a crash leftover), never evidence."""
+    return name.startswith(TMP_PREFIX)
+
+
+# Which store files forensics reads — the one definition, shared by forensics (`forensics.store`, the SQL
+# sandbox, the TUI) and `verify`, whose coverage rule is "every file forensics reads is listed by a validly
+# signed manifest": the published event files and the completeness report, never `.tmp-*` files (writes in
+# progress or crash leftovers; `verify` only notes them).
+
+
+def forensics_event_files(root: Path) -> list[Path]:
+    """Every published event Parquet file of the store at `root`, sorted; temp files left out."""
+    base = root / EVENTS
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.rglob("*.parquet") if not is_temp_name(p.name))
+
+
+#: the same list under its short name
+event_files = forensics_event_files
+
+
+def forensics_inputs(root: Path) -> list[str]:
+    """Store-relative paths of everything forensics reads: published event files and the completeness report."""
+    out = [p.relative_to(root).as_posix() for p in forensics_event_files(root)]
+    if (root / COMPLETENESS).is_file():
+        out.append(COMPLETENESS)
+    return out
+
+
+def stray_temp_files(root: Path) -> list[str]:
+    """Store-relative paths of temp-named Parquet files under events/ (not read by forensics; `verify` notes them)."""
+    base = root / EVENTS
+    if not base.is_dir():
+        return []
+    return sorted(p.relative_to(root).as_posix() for p in base.rglob("*.parquet") if is_temp_name(p.name))
 
 
 def cases_dir(root: Path) -> Path:

@@ -158,7 +158,8 @@ class AuditEvent(BaseModel):
     oauth_subject: str | None = _f("actor", "Token subject (sub).")
     oauth_scopes: list[str] | None = _f("actor", "Granted scopes.")
     token_audience: str | None = _f("actor", "Token audience / resource (aud, RFC 8707 resource).")
-    token_fingerprint: str | None = _f("actor", "SHA-256 fingerprint of the bearer token (never the token).")
+    token_fingerprint: str | None = _f("actor", "Keyed fingerprint (HMAC-SHA-256, deployment hash key) of the "
+                                       "bearer token; never the token.")
     auth_method: AuthMethod | None = _f("actor", "oauth_bearer, api_key, basic, mtls, environment, none.")
     delegation_json: JsonText = _f("actor", "Delegation chain (token act claim, on-behalf-of), JSON.")
     src_ip: str | None = _f("actor", "Source address of the caller (HTTP).")

@@ -50,6 +50,8 @@ from mcp_blackbox.tui.widgets.search_bar import SearchBar
 from mcp_blackbox.tui.widgets.timeline import ChainTimeline
 
 _COUNT_DIMS = COUNT_DIMS
+#: separates an event id from the number of its conflicting copy in chain tree node data ("ID#copy1")
+COPY_SEP = "#copy"
 
 
 def _plain(value: Any) -> str:
@@ -478,9 +480,10 @@ class InvestigatorApp(App[int]):
 
     @on(Tree.NodeHighlighted, "#chain-tree")
     def _node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
-        if self.chain is None or event.node.data not in self.chain.rows:
+        event_id, _, copy = str(event.node.data).partition(COPY_SEP)
+        if self.chain is None or event_id not in self.chain.rows:
             return
-        row = self.chain.rows[event.node.data]
+        row = self.chain.conflicts[event_id][int(copy)] if copy else self.chain.rows[event_id]
         text = Text()
         if row["event_id"] in self.evidence:
             text.append("⚑ evidence  ", style="bold red")
@@ -693,7 +696,7 @@ class InvestigatorApp(App[int]):
     def _selected_ident(self) -> tuple[str, str] | None:
         focused = self.focused
         if isinstance(focused, Tree) and focused.cursor_node and focused.cursor_node.data:
-            return str(focused.cursor_node.data), "event"
+            return str(focused.cursor_node.data).partition(COPY_SEP)[0], "event"
         if isinstance(focused, DataTable) and focused.id == "findings-table" and focused.row_count:
             key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
             finding = self._finding(key)

@@ -17,7 +17,7 @@ import duckdb
 
 from mcp_blackbox.forensics.sqlguard import SafeSQL, check, lock_down
 from mcp_blackbox.forensics.store import Store, open_store
-from mcp_blackbox.schema.layout import EVENT_FILES_GLOB
+from mcp_blackbox.schema.layout import forensics_event_files
 
 
 @dataclass
@@ -142,7 +142,7 @@ class Bench:
 
     def file_count(self) -> int:
         """Event files in the store (live mode watches this)."""
-        return sum(1 for _ in self.path.glob(EVENT_FILES_GLOB))
+        return len(forensics_event_files(self.path))
 
     def close(self) -> None:
         """Interrupt and close every worker cursor (so no thread outlives the app), then the store."""

@@ -28,7 +28,6 @@ The bearer token itself is never recorded: only its SHA-256 and its unverified J
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import socket
@@ -44,6 +43,7 @@ from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer, new_span_id, parse_traceparent
 from mcp_blackbox.schema.enums import Direction, EventType, TraceSource, Transport
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.hashing import ContentHasher
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ UPSTREAM_ERROR_CODE = -32000
 CLAIM_KEYS = ("iss", "sub", "aud", "scope", "scp", "client_id", "azp", "act", "exp", "jti")
 
 
-def token_fingerprint(token: str) -> str:
-    """SHA-256 of the bearer token: lets events of one token be grouped without storing it."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def token_fingerprint(token: str, hasher: ContentHasher) -> str:
+    """Keyed hash of the bearer token (the deployment's hash key): groups one token's events without storing it,
+    and matches the other emitters of the deployment (`ContentHasher.token_fingerprint`)."""
+    return hasher.token_fingerprint(token)
 
 
 def jwt_claims(token: str) -> dict[str, Any] | None:
@@ -204,7 +205,7 @@ class HttpProxy:
         auth = headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
             token = auth[7:].strip()
-            token_fp = token_fingerprint(token)
+            token_fp = token_fingerprint(token, self.emitter.hasher)
             info["token_fingerprint"] = token_fp
             info["auth_method"] = "oauth_bearer"
             claims = jwt_claims(token)

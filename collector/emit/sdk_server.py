@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import hashlib
 import json
 import logging
 import threading
@@ -37,6 +36,7 @@ from typing import Any, cast
 from mcp_blackbox.collector.emit.emitter import Emitter, default_emitter
 from mcp_blackbox.collector.emit.normalizer import ConnectionNormalizer
 from mcp_blackbox.schema.enums import Direction, EmitterRole, EventType, Transport
+from mcp_blackbox.schema.hashing import ContentHasher
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _RUN_NORMALIZER: contextvars.ContextVar[ConnectionNormalizer | None] = contextva
     "mcp_blackbox_server_run", default=None)
 
 
-def _identity() -> dict[str, Any]:
+def _identity(hasher: ContentHasher) -> dict[str, Any]:
     """The validated access token of the current request, as normaliser `http` fields (never the token)."""
     try:
         from mcp.server.auth.middleware.auth_context import get_access_token
@@ -72,7 +72,7 @@ def _identity() -> dict[str, Any]:
         claims["scope"] = " ".join(token.scopes)
     if token.resource and "aud" not in claims:
         claims["aud"] = token.resource
-    out: dict[str, Any] = {"token_fingerprint": hashlib.sha256(token.token.encode()).hexdigest(),
+    out: dict[str, Any] = {"token_fingerprint": hasher.token_fingerprint(token.token),
                            "auth_method": "oauth_bearer", "token_claims": claims}
     if token.subject:
         out["user_id"], out["user_id_source"] = token.subject, "token"
@@ -135,7 +135,7 @@ class BlackboxServerMiddleware:
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         norm, http = None, None
         try:
-            http = {**_request_facts(ctx.request), **_identity()}
+            http = {**_request_facts(ctx.request), **_identity(self.emitter.hasher)}
             transport = Transport.STREAMABLE_HTTP if ctx.request is not None else Transport.STDIO
             # ServerSession is a per-request facade on 2.x; its Connection is the per-client object.
             conn = getattr(ctx.session, "_connection", None) or ctx.session
@@ -365,7 +365,7 @@ def _rejection(emitter: Emitter, middleware: BlackboxServerMiddleware, scope: Sc
         fields["server_config_name"] = middleware.server_config_name
     auth = headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        fields["token_fingerprint"] = hashlib.sha256(auth[7:].strip().encode()).hexdigest()
+        fields["token_fingerprint"] = emitter.hasher.token_fingerprint(auth[7:].strip())
         fields["auth_method"] = "oauth_bearer"
     for header, field in (("mcp-method", "mcp_method_header"), ("mcp-name", "mcp_name_header")):
         if header in headers:

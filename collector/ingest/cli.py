@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from mcp_blackbox.collector.ingest.console import say
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.settings import DEFAULT_GROUP
 from mcp_blackbox.schema.transport import KAFKA_PREFIX, spool_url
@@ -108,6 +109,6 @@ def run(args: argparse.Namespace) -> int:
               f"covered by signed manifests; {pruned.kept} kept", file=sys.stderr)
     t = collector.summary()
     if stats or os.environ.get("MCP_BLACKBOX_COLLECT_SUMMARY"):
-        print(f"mcp-blackbox collect: done: {t['events']} events stored, {t['quarantined']} quarantined, "
-              f"{t['files']} files", file=sys.stderr)
+        say(f"mcp-blackbox collect: done: {t['events']} events stored, {t['quarantined']} quarantined, "
+            f"{t['files']} files")
     return code

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compact and print what was done."""
     from mcp_blackbox.collector.ingest.compact import compact_store
+    from mcp_blackbox.collector.ingest.console import say
     from mcp_blackbox.collector.ingest.storefs import MANIFESTS
 
     if not (args.store / MANIFESTS).is_dir():
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(message: str) -> None:
         if sys.stderr.isatty():
-            print(f"\r{message}", end="", file=sys.stderr, flush=True)
+            say(message, progress=True)  # messages may name store files: inert
 
     report = compact_store(args.store, args.key, small_rows=args.small_rows, min_files=max(2, args.min_files),
                            progress=progress)

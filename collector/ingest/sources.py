@@ -259,7 +259,11 @@ def open_source(url: str, group: str, max_poll_records: int = 20_000, client: st
     optional, much faster fetch path) or `auto` (confluent when installed). `security` (TLS/SASL) is
     translated into the chosen library's option names.
     """
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as exc:  # e.g. an unbalanced "[": a usage error, not a traceback that echoes the URL raw
+        msg = f"--source {url!r} is not a valid URL ({exc})"
+        raise UsageError(msg) from exc
     if parsed.scheme == KAFKA_SCHEME:
         topic = parsed.path.lstrip("/") or DEFAULT_TOPIC
         if not parsed.netloc:

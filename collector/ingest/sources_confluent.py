@@ -125,7 +125,8 @@ class ConfluentSource:
             finally:
                 consumer.unassign()
 
-        self.consumer = Consumer(self.config)
+        # librdkafka's own log lines name brokers and topics: through Python logging, so they print inert
+        self.consumer = Consumer(self.config, logger=logging.getLogger("mcp_blackbox.kafka"))
         self.consumer.subscribe([self.topic], on_assign=assign_cb, on_revoke=revoke_cb, on_lost=lost_cb)
 
     def poll(self, timeout_s: float) -> list[Batch]:

@@ -9,8 +9,9 @@ no Parquet file in events/, quarantine/ or integrity/runs/ is unlisted (inserted
 compaction are gone; no source offset range was committed twice (duplicates).
 
 Coverage is judged against what forensics reads, not only what the collector writes: every
-`events/**/*.parquet` DuckDB would scan (temp-named `.tmp-*` files included: its glob reads them) and
-`integrity/completeness.parquet` (rule `capture_gap`) must be listed by a manifest that is validly
+published `events/**/*.parquet` file and `integrity/completeness.parquet` (rule `capture_gap`) — the
+set `schema.layout.forensics_inputs` defines for both sides, temp-named `.tmp-*` files left out
+and only noted — must be listed by a manifest that is validly
 signed by a trusted key. Files are checked against the state built from valid manifests only, so a
 manifest signed by an untrusted key can neither add a file nor retire one.
 
@@ -45,10 +46,11 @@ from mcp_blackbox.collector.ingest.manifest import (
     manifest_name,
     verify_signature,
 )
-from mcp_blackbox.collector.ingest.storefs import EVENTS, KEYS, MANIFESTS, TMP_PREFIX, data_files, sha256_file
+from mcp_blackbox.collector.ingest.storefs import KEYS, MANIFESTS, TMP_PREFIX, data_files, sha256_file
 from mcp_blackbox.schema.arrow import arrow_schema
 from mcp_blackbox.schema.canonical import canonical_bytes
 from mcp_blackbox.schema.errors import StoreError
+from mcp_blackbox.schema.layout import forensics_inputs, stray_temp_files
 from mcp_blackbox.schema.model import format_time
 
 _MANIFEST_RE = re.compile(r"^(\d{12})\.json$")
@@ -159,16 +161,13 @@ def _check_manifest(seq: int, data: bytes, prev_sha: str | None, prev_seq: int |
     return doc, True
 
 
-def _forensics_inputs(root: Path) -> tuple[set[str], set[str]]:
-    """(files the store's manifests must list, temp-named files among them forensics reads anyway)."""
-    files = set(data_files(root))
-    temps = set()
-    base = root / EVENTS
-    if base.is_dir():  # DuckDB's `events/**/*.parquet` glob also matches dot files
-        temps = {p.relative_to(root).as_posix() for p in base.rglob("*.parquet") if p.name.startswith(TMP_PREFIX)}
-    if (root / COMPLETENESS).exists():
-        files.add(COMPLETENESS)
-    return files | temps, temps
+def _covered_files(root: Path) -> set[str]:
+    """The files the store's manifests must list: the collector's data files and everything forensics reads.
+
+    "What forensics reads" is `schema.layout.forensics_inputs`, the definition forensics itself uses:
+    published event files and the completeness report, never `.tmp-*` files (those are only noted).
+    """
+    return set(data_files(root)) | set(forensics_inputs(root))
 
 
 def _check_content(root: Path, entry: dict[str, Any], problems: list[str]) -> int:
@@ -258,7 +257,9 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
     report.head_seq, report.head_sha256 = (seqs[-1], hashes[seqs[-1]]) if seqs else (0, None)
     if expect_head and expect_head not in hashes.values():
         problems.append(f"expected manifest hash {expect_head} is not in the chain (truncated or rewritten)")
-    on_disk, temps = _forensics_inputs(root)
+    on_disk = _covered_files(root)
+    report.notices.extend(f"{path}: temp-named file (a write in progress or a crash leftover); forensics does "
+                          "not read it" for path in stray_temp_files(root))
     active = sorted(state.active)
     last_note = time.monotonic()
     for index, path in enumerate(active, 1):
@@ -281,9 +282,6 @@ def verify_store(root: Path, public_keys: list[Path] | None = None, expect_head:
         elif path in listed_by_invalid:
             problems.append(f"{path}: inserted (listed only by {MANIFESTS}/{manifest_name(listed_by_invalid[path])}, "
                             "which is not validly signed by a trusted key)")
-        elif path in temps:
-            problems.append(f"{path}: inserted (a temp-named file no manifest lists, yet forensics reads it as "
-                            "events: a write in progress, a crash leftover or a planted file)")
         elif path == COMPLETENESS:
             problems.append(f"{path}: not covered by any signed manifest (forensics reads it for capture gaps)")
         else:

@@ -13,7 +13,6 @@ import http.server
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -22,10 +21,10 @@ from typing import Any
 
 import anyio
 
+from samples import thirdparty
 from samples.attacks.runner import _exe, spool_to_store
 
 REPO = Path(__file__).resolve().parents[2]
-NPM_BIN = Path(os.environ.get("MCP_BLACKBOX_NPM_PREFIX", REPO / ".cache" / "npm")) / "node_modules" / ".bin"
 
 
 @dataclass
@@ -50,10 +49,9 @@ CONTROLS = [Control("desktop-full", "full"), Control("desktop-wrap", "wrap")]
 
 
 def _which(name: str) -> str | None:
-    for candidate in (Path(sys.executable).parent / name, REPO / ".cache" / "fetchvenv" / "bin" / name, NPM_BIN / name):
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which(name)
+    """A server of the pinned third-party set (samples/thirdparty.py: PyPI beside this Python, npm installed once)."""
+    found = thirdparty.pypi_bin(name) or (thirdparty.npm_bin(name) if name.startswith("mcp-server-") else None)
+    return str(found) if found is not None else shutil.which(name)
 
 
 def _git(*args: str) -> None:

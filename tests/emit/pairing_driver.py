@@ -8,7 +8,6 @@ so the wrapper's two pump threads are busy at once) and reads the responses on a
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,29 +20,22 @@ from typing import Any
 
 from mcp_blackbox.collector.spool import list_writers, read_records
 
+if str(Path(__file__).resolve().parents[2]) not in sys.path:  # benchmarks import this file directly
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from samples import thirdparty
+
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
 NPM_PACKAGE = "@modelcontextprotocol/server-everything"
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("MCP_BLACKBOX_CACHE") or REPO / ".cache")
+    return thirdparty.cache_root()
 
 
 def npm_server_everything() -> Path | None:
-    """The npm server's entry script, installed under .cache/ on first use; None without npm."""
-    prefix = cache_root() / "npm-servers"
-    entry = prefix / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
-    if entry.is_file():
-        return entry
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        return None
-    prefix.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--prefix", str(prefix), "--cache", str(cache_root() / "npm-cache"),
-                    "--no-audit", "--no-fund", "--loglevel=error", NPM_PACKAGE],
-                   check=True, capture_output=True, timeout=600)
-    return entry if entry.is_file() else None
+    """The npm server's entry script from the pinned set (samples/thirdparty.py, installed once); None without npm."""
+    return thirdparty.npm_entry(NPM_PACKAGE)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.sdk_client import tap
+from mcp_blackbox.schema.hashing import ContentHasher
 
 CLI = str(Path(sys.executable).parent / "mcp-blackbox")
 ACCEPT = "application/json, text/event-stream"
@@ -58,8 +59,13 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     p.close()
 
 
+#: the deployment hash key the proxy (a subprocess) is given: token fingerprints are keyed with it
+HASH_KEY = "edges-http-deployment-key-0123456789"
+
+
 @pytest.fixture
-def auth_pair(tmp_path: Path) -> Iterator[Pair]:
+def auth_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
+    monkeypatch.setenv("MCP_BLACKBOX_HASH_KEY", HASH_KEY)
     p = Pair(tmp_path, auth=True)
     yield p
     p.close()
@@ -179,7 +185,9 @@ def test_rejections_and_bearer_identity_never_the_token(auth_pair: Pair, tmp_pat
     assert no_token.get("token_fingerprint") is None
     assert "invalid_token" in json.loads(no_token["attributes_json"])["www_authenticate"]
     scope_denied = next(e for e in rejected if e.get("oauth_subject") == "bob")
-    assert scope_denied["token_fingerprint"] == hashlib.sha256(weak.encode()).hexdigest()
+    hasher = ContentHasher(HASH_KEY.encode())
+    assert scope_denied["token_fingerprint"] == hasher.token_fingerprint(weak)
+    assert scope_denied["token_fingerprint"] != hashlib.sha256(weak.encode()).hexdigest()  # keyed, not a dictionary
     origin_denied = next(e for e in rejected if e.get("oauth_subject") == "alice")
     assert json.loads(origin_denied["attributes_json"])["http_origin"] == "https://evil.example"
     call = next(e for e in events if e.get("method") == "tools/call" and e.get("message_kind") == "request")
@@ -187,7 +195,7 @@ def test_rejections_and_bearer_identity_never_the_token(auth_pair: Pair, tmp_pat
     assert call["oauth_issuer"] == ISSUER and call["oauth_scopes"] == ["tickets"]
     assert json.loads(call["delegation_json"]) == {"sub": "orchestrator"}
     assert call["auth_method"] == "oauth_bearer"
-    assert call["token_fingerprint"] == hashlib.sha256(good.encode()).hexdigest()
+    assert call["token_fingerprint"] == hasher.token_fingerprint(good)
     raw = spool_bytes(auth_pair.spool)
     for token in (good, weak):
         assert token.encode() not in raw and token.split(".")[1].encode() not in raw

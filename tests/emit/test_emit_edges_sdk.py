@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.host import HostRecorder
 from mcp_blackbox.collector.emit.sdk_client import tap
+from mcp_blackbox.schema.hashing import ContentHasher
 
 HELPER = str(Path(__file__).resolve().parent / "edges_helpers.py")
 
@@ -108,7 +109,9 @@ def test_http_client_and_server_hooks(tmp_path: Path, mode: str) -> None:
         assert s_call["mcp_method_header"] == "tools/call" and s_call["mcp_name_header"] == "get_ticket"
 
 
-def test_http_server_identity_from_access_token_and_rejections(tmp_path: Path) -> None:
+def test_http_server_identity_from_access_token_and_rejections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "edges-sdk-deployment-key-0123456789"
+    monkeypatch.setenv("MCP_BLACKBOX_HASH_KEY", key)  # the instrumented server (a subprocess) keys fingerprints
     port = free_port()
     proc = start_upstream(port, auth=True, instrument=tmp_path / "server")
     url = f"http://127.0.0.1:{port}/mcp"
@@ -126,7 +129,8 @@ def test_http_server_identity_from_access_token_and_rejections(tmp_path: Path) -
     assert [(e["event_type"], e["http_status"], e["status"]) for e in rejected] == [("auth", 401, "denied")]
     call = next(e for e in server if e.get("method") == "tools/call" and e.get("message_kind") == "request")
     assert (call["user_id"], call["user_id_source"], call["oauth_client_id"]) == ("carol", "token", "agent-9")
-    assert call["token_fingerprint"] == hashlib.sha256(good.encode()).hexdigest()
+    assert call["token_fingerprint"] == ContentHasher(key.encode()).token_fingerprint(good)
+    assert call["token_fingerprint"] != hashlib.sha256(good.encode()).hexdigest()  # keyed: no dictionary match
     assert good.encode() not in spool_bytes(tmp_path / "server")
 
 

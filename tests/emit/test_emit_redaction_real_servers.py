@@ -1,7 +1,7 @@
 """No false secrets on real servers' listings: schemas, env listings and catalogs are stored as sent.
 
 Real servers run behind the real `wrap` (PyPI: mcp-server-time, mcp-server-git; npm, when installed
-under .cache/npm-servers: server-filesystem, server-everything, whose `get-env` lists the
+the pinned set of samples/thirdparty.py: server-filesystem, server-everything, whose `get-env` lists the
 environment with `PWD`). Nothing may be redacted, and the stored catalog must equal the listing the
 client received (a schema property named `password` or `api_key` keeps its schema).
 """
@@ -15,14 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from emit_helpers import spooled
+from thirdparty_helpers import need_npm_bin
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
-NPM_BIN = REPO / ".cache" / "npm-servers" / "node_modules" / ".bin"
-NPM_HINT = ("npm install --prefix .cache/npm-servers @modelcontextprotocol/server-filesystem "
-            "@modelcontextprotocol/server-everything")
 
 
 def _session(command: list[str], spool: Path, calls: list[tuple[str, dict[str, Any]]],
@@ -100,17 +97,16 @@ def test_pypi_time_and_git_listings_stored_as_sent(tmp_path: Path) -> None:
 
 
 def test_npm_filesystem_and_everything_listings_and_env_stored_as_sent(tmp_path: Path) -> None:
-    if not (NPM_BIN / "mcp-server-everything").exists() or not (NPM_BIN / "mcp-server-filesystem").exists():
-        pytest.skip(f"npm servers not installed; run: {NPM_HINT}")
+    filesystem, everything = need_npm_bin("mcp-server-filesystem"), need_npm_bin("mcp-server-everything")
     root = tmp_path / "files"
     root.mkdir()
     (root / "notes.txt").write_text("hello\n")
-    got = _session([str(NPM_BIN / "mcp-server-filesystem"), str(root)], tmp_path / "fs",
+    got = _session([str(filesystem), str(root)], tmp_path / "fs",
                    [("list_directory", {"path": str(root)})], root)
     _check(tmp_path / "fs", got)
     project = tmp_path / "project"
     project.mkdir()
-    got = _session([str(NPM_BIN / "mcp-server-everything")], tmp_path / "ev", [("get-env", {})], project)
+    got = _session([str(everything)], tmp_path / "ev", [("get-env", {})], project)
     events = _check(tmp_path / "ev", got)
     env_result = next(e for e in events if e.get("tool_name") == "get-env" and e.get("message_kind") == "result")
     listed = json.loads(json.loads(env_result["result_json"])["content"][0]["text"])

@@ -105,3 +105,38 @@ def test_unprepared_events_keep_conflicting_copies_too(tmp_path: Path) -> None:
         found = [f for f in run_detections(opened, ["evidence_conflict"])]
         assert len(found) == 1 and found[0].entities["fits_chain_sha256"] == event_sha256(parse_event(genuine[0]))
         opened.close()
+
+
+def test_chain_keeps_both_copies_of_a_conflicting_event_marked(tmp_path: Path) -> None:
+    """Chains show what `events` shows: both differing copies (flagged), an identical replay once."""
+    from mcp_blackbox.forensics.chain import build_chain
+
+    genuine = _genuine_run()
+    target = genuine[1]
+    forged = {**target, "arguments_json": json.dumps({"path": "b.txt", "note": "nothing happened here"})}
+    spool, store, key = tmp_path / "spool", tmp_path / "store", tmp_path / "keys" / "manifest.pem"
+    _collect(spool, store, key, "attacker", [forged])
+    _collect(spool, store, key, "genuine", genuine)
+    _collect(spool, store, key, "replay", [genuine[2]])
+    for prepare in (False, True):
+        opened = open_store(store, prepare=prepare)
+        try:
+            for ident in (target["event_id"], genuine[0]["event_id"], target["connection_id"]):
+                chain = build_chain(opened, ident)
+                nodes = chain.nodes()
+                copies = [n for n in nodes if n.event_id == target["event_id"]]
+                assert sorted(n.copy for n in copies) == [0, 1], ident
+                assert all(n.conflict and n.copies == 2 and "evidence_conflict" in n.flags for n in copies)
+                assert {r["arguments_json"] for r in chain.conflicts[target["event_id"]]} == \
+                    {forged["arguments_json"], target["arguments_json"]}
+                assert chain.conflicts[target["event_id"]][0]["arguments_json"] == forged["arguments_json"]
+                others = [n for n in nodes if n.event_id in (genuine[0]["event_id"], genuine[2]["event_id"])]
+                assert len(others) == 2 and not any(n.conflict for n in others)  # the identical replay: one node
+                assert set(chain.conflicts) == {target["event_id"]}
+                assert chain.event_ids.count(target["event_id"]) == 1
+                text = chain.to_tree_text()
+                assert "conflicting copy 1/2" in text and "conflicting copy 2/2" in text
+                doc = json.dumps(chain.to_json(), default=str)
+                assert doc.count('"conflict": true') == 2
+        finally:
+            opened.close()
