@@ -34,6 +34,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.kafka_security import KafkaSecurity
 
 ENV_PREFIX: Final = "MCP_BLACKBOX_"
 ENV_CONFIG: Final = "MCP_BLACKBOX_CONFIG"
@@ -109,47 +110,14 @@ class _Layered(BaseSettings):
             _CONFIG_FILE.reset(token)
 
 
-class KafkaSettings(_Layered):
-    """TLS and SASL settings of every Kafka client (`MCP_BLACKBOX_KAFKA_*`, `[kafka]`), kafka-python names."""
+class KafkaSettings(_Layered, KafkaSecurity):
+    """TLS and SASL settings of every Kafka client (`MCP_BLACKBOX_KAFKA_*`, `[kafka]`), kafka-python names.
+
+    The fields and `kafka_python()` / `librdkafka()` are `schema.kafka_security.KafkaSecurity`'s.
+    """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "KAFKA_", extra="ignore")
     section: ClassVar[str] = "kafka"
-
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
-    ssl_password: SecretStr | None = None
-    ssl_check_hostname: bool = True
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
-    sasl_plain_username: str | None = None
-    sasl_plain_password: SecretStr | None = None
-
-    def kafka_python(self, *, reveal: bool = True) -> dict[str, Any]:
-        """Options for kafka-python's producer/consumer (only what differs from its defaults).
-
-        `reveal=False` keeps secrets as `SecretStr` (the emitters' `CaptureConfig.kafka_options`: they are
-        revealed only where the KafkaProducer is built).
-        """
-        out: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if value is None or value == type(self).model_fields[name].default:
-                continue
-            out[name] = (value.get_secret_value() if reveal else value) if isinstance(value, SecretStr) else \
-                str(value) if isinstance(value, Path) else value
-        return out
-
-    def librdkafka(self) -> dict[str, Any]:
-        """The same for confluent-kafka (librdkafka property names)."""
-        names = {"security_protocol": "security.protocol", "ssl_cafile": "ssl.ca.location",
-                 "ssl_certfile": "ssl.certificate.location", "ssl_keyfile": "ssl.key.location",
-                 "ssl_password": "ssl.key.password", "sasl_mechanism": "sasl.mechanisms",
-                 "sasl_plain_username": "sasl.username", "sasl_plain_password": "sasl.password"}
-        out = {names[k]: v for k, v in self.kafka_python().items() if k in names}
-        if not self.ssl_check_hostname:
-            out["ssl.endpoint.identification.algorithm"] = "none"
-        return out
 
 
 class CollectorSettings(_Layered):

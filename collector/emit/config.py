@@ -14,7 +14,7 @@ Precedence, highest first: explicit arguments > `MCP_BLACKBOX_*` environment var
     json_paths = ["$.arguments.body"]
     patterns = { employee_id = "EMP-[0-9]{6}" }
 
-    [kafka]                          # TLS/SASL: `schema.settings.KafkaSettings` (the collector's too);
+    [kafka]                          # TLS/SASL: `schema.kafka_security` (the collector's KafkaSettings);
                                      # other keys pass through to kafka-python's KafkaProducer
     security_protocol = "SASL_SSL"
     sasl_mechanism = "SCRAM-SHA-512"
@@ -36,9 +36,9 @@ to each of them. A key shorter than 16 bytes is refused.
 
 Secrets are `pydantic.SecretStr` (the hash key, the Kafka passwords): masked when printed, revealed
 only where used (`resolve_hash_key`, the sink building its KafkaProducer). The Kafka security keys
-(`[kafka]`, `MCP_BLACKBOX_KAFKA_*`) are validated by the same `KafkaSettings` the collector uses;
-`schema.settings` (pydantic-settings) is imported only when such keys are present, so an emitter
-without Kafka security pays nothing for it: this module runs inside other people's programs.
+(`[kafka]`, `MCP_BLACKBOX_KAFKA_*`) are validated by `schema.kafka_security.KafkaSecurity`, the
+fields of the collector's `KafkaSettings`, as a plain pydantic model: pydantic-settings is not imported
+here, as this module runs inside other people's programs (pydantic is, as by the emitter anyway).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from pydantic import SecretStr, ValidationError
 
 from mcp_blackbox.schema.enums import PayloadMode
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.kafka_security import SECURITY_KEYS, KafkaSecurity
 from mcp_blackbox.schema.payload import DEFAULT_MAX_PAYLOAD_BYTES
 from mcp_blackbox.schema.redaction import RedactionPolicy
 from mcp_blackbox.schema.transport import DEFAULT_TOPIC as DEFAULT_TOPIC  # re-exported
@@ -138,17 +139,12 @@ def _redaction(section: dict[str, Any], where: str) -> RedactionPolicy:
         raise UsageError(msg) from exc
 
 
-#: the TLS/SASL keys of `schema.settings.KafkaSettings` (kept here so that a config without them needs no import)
-KAFKA_SECURITY_KEYS = frozenset({"security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_password",
-                                 "ssl_check_hostname", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password"})
-
-
 def _kafka_options(current: dict[str, Any], section: dict[str, Any], environ: dict[str, str],
                    where: str) -> dict[str, Any]:
     """Producer options: `current` updated by `section`; `<name>_env` reads a secret from `environ`.
 
-    The TLS/SASL keys go through `KafkaSettings` (the collector's class: same names, same checks;
-    secrets become SecretStr); the others pass through to kafka-python unchanged.
+    The TLS/SASL keys go through `KafkaSecurity` (the fields of the collector's `KafkaSettings`: same
+    names, same checks; secrets become SecretStr); the others pass through to kafka-python unchanged.
     """
     options = dict(current)
     for key, value in section.items():
@@ -156,18 +152,16 @@ def _kafka_options(current: dict[str, Any], section: dict[str, Any], environ: di
             options[key[: -len("_env")]] = environ.get(value, "")
         else:
             options[key] = value
-    security = {k: v for k, v in options.items() if k in KAFKA_SECURITY_KEYS}
+    security = {k: v for k, v in options.items() if k in SECURITY_KEYS}
     if not security:
         return options
-    from mcp_blackbox.schema.settings import KafkaSettings  # lazy: pydantic-settings only for Kafka security
-
     try:
-        checked = KafkaSettings.model_validate(security)  # validation only: no environment or file source
+        checked = KafkaSecurity.model_validate(security)
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = f"{where}[kafka]: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
         raise UsageError(msg) from None
-    passthrough = {k: v for k, v in options.items() if k not in KAFKA_SECURITY_KEYS}
+    passthrough = {k: v for k, v in options.items() if k not in SECURITY_KEYS}
     return {**passthrough, **checked.kafka_python(reveal=False)}
 
 
