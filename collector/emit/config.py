@@ -68,7 +68,7 @@ HASH_KEY_ENV = ENV_PREFIX + "HASH_KEY"
 HASH_KEY_FILE_ENV = ENV_PREFIX + "HASH_KEY_FILE"
 MIN_HASH_KEY_BYTES = 16
 #: tables of the one settings file that belong to other components
-OTHER_SECTIONS = ("collect", "forensics")
+OTHER_SECTIONS = ("collect", "forensics", "proxy")
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
         elif key == "servers" and where == "config file":
             changes["server_overrides"] = {str(k): dict(v) for k, v in dict(value).items()}
         elif key in OTHER_SECTIONS and where == "config file":
-            continue  # the collector's and forensics' tables of the shared file (`schema/settings.py`)
+            continue  # the collector's, forensics' and proxy's tables of the shared file (`schema/settings.py`)
         else:
             msg = f"{where}: unknown setting {key!r}"
             raise UsageError(msg)
