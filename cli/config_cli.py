@@ -2,7 +2,8 @@
 
 Each section is what that component would use right now from the same layers it reads (flags are not
 part of this view): the emitters' capture configuration (`collector/emit/config.py`), the Kafka
-TLS/SASL settings shared by producers and consumers, the collector and forensics (`schema/settings.py`).
+TLS/SASL settings shared by producers and consumers, the collector, the HTTP proxy and forensics
+(`schema/settings.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def effective(config_file: str | None = None) -> dict[str, Any]:
     """Every component's effective settings as plain data, secrets masked."""
     from mcp_blackbox.collector.emit.config import load_config
-    from mcp_blackbox.schema.settings import CollectorSettings, ForensicsSettings, KafkaSettings, masked
+    from mcp_blackbox.schema.settings import (
+        CollectorSettings,
+        ForensicsSettings,
+        KafkaSettings,
+        ProxySettings,
+        masked,
+    )
 
     capture = load_config(config_file)
     emit = {f.name: getattr(capture, f.name) for f in dataclasses.fields(capture) if f.name != "redaction"}
@@ -34,6 +41,7 @@ def effective(config_file: str | None = None) -> dict[str, Any]:
         "emit": masked({k: str(v) if hasattr(v, "value") else v for k, v in emit.items()}),
         "kafka": masked(KafkaSettings.load(config_file)),
         "collect": masked(CollectorSettings.load(config_file)),
+        "proxy": masked(ProxySettings.load(config_file)),
         "forensics": masked(ForensicsSettings.load(config_file)),
     }
 

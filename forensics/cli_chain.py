@@ -24,11 +24,12 @@ from mcp_blackbox.forensics.safe import for_terminal, json_text
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.settings import add_store_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox chain`."""
-    parser.add_argument("--store", required=True, help="store directory")
+    add_store_argument(parser)
     parser.add_argument("ident", nargs="?", help="conversation, tool call, trace, connection or event id; a "
                                                  "finding id; or a host-process key (hp-…) of a wrap-only host")
     parser.add_argument("--format", choices=("tree", "json", "ndjson", "markdown", "mermaid", "dot", "svg"),

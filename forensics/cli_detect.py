@@ -18,11 +18,12 @@ from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import open_store
 from mcp_blackbox.forensics.timeparse import parse_time
 from mcp_blackbox.schema.enums import SEVERITY_ORDER, Severity
+from mcp_blackbox.schema.settings import add_store_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox detect`."""
-    parser.add_argument("--store", help="store directory (required unless --list-rules)")
+    defaults = add_store_argument(parser, required=False, help="store directory (required unless --list-rules)")
     parser.add_argument("--rule", action="append", dest="rules", metavar="ID", help="run only this rule (repeatable)")
     parser.add_argument("--since", help="ISO time or age (7d, 12h)")
     parser.add_argument("--until", help="ISO time or age")
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-rules", action="store_true", help="print the rules with their CoSAI threats")
     parser.add_argument("--fail-on", choices=[str(level) for level in SEVERITY_ORDER],
                         help="exit 3 when a finding of this severity or worse exists (for CI/cron)")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", default=defaults.timeout,
                         help="interrupt the detections after this long (exit 124); Ctrl-C interrupts at once")
 
 

@@ -12,6 +12,7 @@ from mcp_blackbox.forensics.safe import json_text
 from mcp_blackbox.forensics.store import Store, open_store
 from mcp_blackbox.forensics.timeparse import parse_time
 from mcp_blackbox.schema.identity import SERVER_NAME_SQL
+from mcp_blackbox.schema.settings import add_store_argument
 
 _CALL_COLUMNS = """
 c.*, r.server_name, r.server_version, r.server_url, r.client_info_name, r.oauth_client_id, r.mcp_session_id,
@@ -25,7 +26,7 @@ resp.error_message, CAST(r.event_time AS VARCHAR) AS start_time_text,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox export`."""
-    parser.add_argument("--store", required=True, help="store directory")
+    add_store_argument(parser)
     parser.add_argument("--format", choices=("ocsf", "jsonl"), required=True,
                         help="ocsf: API Activity (6003) per call + Process Activity (1007) per spawn/exit; "
                              "jsonl: the stored events as schema v1 JSON lines")

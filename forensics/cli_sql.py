@@ -12,11 +12,12 @@ from mcp_blackbox.forensics.safe import for_terminal
 from mcp_blackbox.forensics.sqlguard import SafeSQL
 from mcp_blackbox.forensics.views import VIEW_DOCS
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.settings import add_store_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox sql`."""
-    parser.add_argument("--store", required=True, help="store directory")
+    defaults = add_store_argument(parser)
     parser.add_argument("query", nargs="?", help="SQL (read-only); '-' reads it from stdin")
     parser.add_argument("--format", choices=("table", "csv", "json", "ndjson"), default="table",
                         help="table and csv show control, bidi and invisible characters as visible markers "
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="table: show every cell whole (default: cut at 60 characters with …)")
     parser.add_argument("--describe", nargs="?", const="", metavar="VIEW",
                         help="list the views, or the columns of one view with their meaning")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", default=defaults.timeout,
                         help="interrupt the query after this long (exit 124); Ctrl-C interrupts at once")
     parser.epilog = ("Views: " + ", ".join(VIEW_DOCS) + ". Queries run in a sandbox with no file access and a "
                      "read-only catalog: writes, ATTACH, COPY, SET and file functions fail.")

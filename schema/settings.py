@@ -29,11 +29,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.kafka_security import KafkaSecurity
 
 ENV_PREFIX: Final = "MCP_BLACKBOX_"
 ENV_CONFIG: Final = "MCP_BLACKBOX_CONFIG"
@@ -109,43 +110,14 @@ class _Layered(BaseSettings):
             _CONFIG_FILE.reset(token)
 
 
-class KafkaSettings(_Layered):
-    """TLS and SASL settings of every Kafka client (`MCP_BLACKBOX_KAFKA_*`, `[kafka]`), kafka-python names."""
+class KafkaSettings(_Layered, KafkaSecurity):
+    """TLS and SASL settings of every Kafka client (`MCP_BLACKBOX_KAFKA_*`, `[kafka]`), kafka-python names.
+
+    The fields and `kafka_python()` / `librdkafka()` are `schema.kafka_security.KafkaSecurity`'s.
+    """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "KAFKA_", extra="ignore")
     section: ClassVar[str] = "kafka"
-
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
-    ssl_password: SecretStr | None = None
-    ssl_check_hostname: bool = True
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
-    sasl_plain_username: str | None = None
-    sasl_plain_password: SecretStr | None = None
-
-    def kafka_python(self) -> dict[str, Any]:
-        """Options for kafka-python's producer/consumer (only what differs from its defaults; secrets revealed)."""
-        out: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if value is None or value == type(self).model_fields[name].default:
-                continue
-            out[name] = value.get_secret_value() if isinstance(value, SecretStr) else \
-                str(value) if isinstance(value, Path) else value
-        return out
-
-    def librdkafka(self) -> dict[str, Any]:
-        """The same for confluent-kafka (librdkafka property names)."""
-        names = {"security_protocol": "security.protocol", "ssl_cafile": "ssl.ca.location",
-                 "ssl_certfile": "ssl.certificate.location", "ssl_keyfile": "ssl.key.location",
-                 "ssl_password": "ssl.key.password", "sasl_mechanism": "sasl.mechanisms",
-                 "sasl_plain_username": "sasl.username", "sasl_plain_password": "sasl.password"}
-        out = {names[k]: v for k, v in self.kafka_python().items() if k in names}
-        if not self.ssl_check_hostname:
-            out["ssl.endpoint.identification.algorithm"] = "none"
-        return out
 
 
 class CollectorSettings(_Layered):
@@ -162,13 +134,53 @@ class CollectorSettings(_Layered):
 
 
 class ForensicsSettings(_Layered):
-    """The forensics commands and the TUI (`MCP_BLACKBOX_FORENSICS_*`, `[forensics]`)."""
+    """Argument defaults of `sql`, `detect`, `chain`, `export`, `verify`, `investigate`.
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "FORENSICS_", extra="ignore")
+    `MCP_BLACKBOX_FORENSICS_*` (and `MCP_BLACKBOX_STORE` for the store), `[forensics]`; flags override.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "FORENSICS_", extra="ignore", populate_by_name=True)
     section: ClassVar[str] = "forensics"
 
-    store: Path | None = None
+    store: Path | None = Field(default=None, validation_alias=AliasChoices(
+        ENV_PREFIX + "FORENSICS_STORE", ENV_PREFIX + "STORE"))
+    #: seconds before `sql` / `detect` interrupt the query (None: no limit)
+    timeout: float | None = Field(default=None, gt=0)
+    #: the known stores file of `verify` (None: $MCP_BLACKBOX_KNOWN_STORES, else the user's config directory)
+    known_stores: Path | None = None
     threads: int | None = Field(default=None, ge=1)
+
+
+def forensics_defaults() -> ForensicsSettings:
+    """The forensics commands' argument defaults (`$MCP_BLACKBOX_CONFIG`, environment); errors are one line."""
+    from pydantic import ValidationError
+
+    try:
+        return ForensicsSettings.load()
+    except ValidationError as exc:
+        msg = f"forensics settings: {_first_error(exc)}"
+        raise UsageError(msg) from None
+
+
+class ProxySettings(_Layered):
+    """`mcp-blackbox proxy` (`MCP_BLACKBOX_PROXY_*`, `[proxy]`); flags override; no sink: the emitters' sink."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "PROXY_", extra="ignore")
+    section: ClassVar[str] = "proxy"
+
+    listen: str = "127.0.0.1:8808"
+    upstream: str | None = None
+    name: str | None = None
+    #: None: the capture configuration's sink (MCP_BLACKBOX_SINK, the file's top level, else the user's spool)
+    sink: str | None = None
+    #: seconds to wait for the upstream server (None: no limit, SSE streams stay open)
+    upstream_timeout: float | None = Field(default=None, gt=0)
+
+
+def _first_error(exc: Any) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err.get("loc", ())) or "value"
+    return f"{where}: {err.get('msg', exc)}"
 
 
 def masked(value: Any) -> Any:
@@ -186,3 +198,18 @@ def masked(value: Any) -> Any:
 
 def _is_secret_name(name: str) -> bool:
     return any(word in name.lower() for word in ("password", "secret", "token", "credential"))
+
+
+def add_store_argument(parser: Any, *, required: bool = True, help: str = "store directory",
+                       **kwargs: Any) -> ForensicsSettings:
+    """`--store` of a forensics command, defaulting to the forensics settings; returns those settings.
+
+    Still required (when `required`) if neither MCP_BLACKBOX_STORE / MCP_BLACKBOX_FORENSICS_STORE nor the
+    file's `[forensics] store` gives one.
+    """
+    found = forensics_defaults()
+    default: Any = found.store if kwargs.get("type") is Path else str(found.store) if found.store else None
+    parser.add_argument("--store", default=default, required=required and default is None,
+                        help=f"{help} (default: $MCP_BLACKBOX_STORE or [forensics] store"
+                             f"{f'; now {found.store}' if found.store else ''})", **kwargs)
+    return found

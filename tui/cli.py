@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 
 from mcp_blackbox.forensics.store import open_store
+from mcp_blackbox.schema.settings import add_store_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `mcp-blackbox investigate`."""
-    parser.add_argument("--store", required=True, help="store directory")
+    add_store_argument(parser)
     parser.add_argument("--finding", help="open directly on this finding id")
     parser.add_argument("--live", action="store_true", help="follow new files as the collector writes them")
 

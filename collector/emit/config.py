@@ -14,7 +14,8 @@ Precedence, highest first: explicit arguments > `MCP_BLACKBOX_*` environment var
     json_paths = ["$.arguments.body"]
     patterns = { employee_id = "EMP-[0-9]{6}" }
 
-    [kafka]                          # passed through to kafka-python's KafkaProducer
+    [kafka]                          # TLS/SASL: `schema.kafka_security` (the collector's KafkaSettings);
+                                     # other keys pass through to kafka-python's KafkaProducer
     security_protocol = "SASL_SSL"
     sasl_mechanism = "SCRAM-SHA-512"
     sasl_plain_username = "emitter"
@@ -33,7 +34,11 @@ key, first found wins: `MCP_BLACKBOX_HASH_KEY` (the key text itself), `MCP_BLACK
 Every machine of a deployment must get the same key: copy that file (or its text into the variable)
 to each of them. A key shorter than 16 bytes is refused.
 
-Only stdlib is imported here: this module runs inside other people's programs.
+Secrets are `pydantic.SecretStr` (the hash key, the Kafka passwords): masked when printed, revealed
+only where used (`resolve_hash_key`, the sink building its KafkaProducer). The Kafka security keys
+(`[kafka]`, `MCP_BLACKBOX_KAFKA_*`) are validated by `schema.kafka_security.KafkaSecurity`, the
+fields of the collector's `KafkaSettings`, as a plain pydantic model: pydantic-settings is not imported
+here, as this module runs inside other people's programs (pydantic is, as by the emitter anyway).
 """
 
 from __future__ import annotations
@@ -48,8 +53,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr, ValidationError
+
 from mcp_blackbox.schema.enums import PayloadMode
 from mcp_blackbox.schema.errors import UsageError
+from mcp_blackbox.schema.kafka_security import SECURITY_KEYS, KafkaSecurity
 from mcp_blackbox.schema.payload import DEFAULT_MAX_PAYLOAD_BYTES
 from mcp_blackbox.schema.redaction import RedactionPolicy
 from mcp_blackbox.schema.transport import DEFAULT_TOPIC as DEFAULT_TOPIC  # re-exported
@@ -60,7 +68,7 @@ HASH_KEY_ENV = ENV_PREFIX + "HASH_KEY"
 HASH_KEY_FILE_ENV = ENV_PREFIX + "HASH_KEY_FILE"
 MIN_HASH_KEY_BYTES = 16
 #: tables of the one settings file that belong to other components
-OTHER_SECTIONS = ("collect", "forensics")
+OTHER_SECTIONS = ("collect", "forensics", "proxy")
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +87,7 @@ class CaptureConfig:
     payload_mode: PayloadMode = PayloadMode.FULL
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
+    #: KafkaProducer options: the TLS/SASL ones validated by `KafkaSettings` (secrets as SecretStr), the rest as given
     kafka_options: dict[str, Any] = field(default_factory=dict)
     queue_size: int = 10_000
     spool_fallback_dir: Path = field(default_factory=lambda: state_dir() / "overflow")
@@ -86,7 +95,7 @@ class CaptureConfig:
     tenant_id: str | None = None
     flush_timeout: float = 5.0
     server_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hash_key: bytes | None = field(default=None, repr=False)  # None: from hash_key_file / the default file
+    hash_key: SecretStr | None = field(default=None, repr=False)  # None: from hash_key_file / the default file
     hash_key_file: Path | None = None
 
     def for_server(self, server_config_name: str | None) -> CaptureConfig:
@@ -130,15 +139,30 @@ def _redaction(section: dict[str, Any], where: str) -> RedactionPolicy:
         raise UsageError(msg) from exc
 
 
-def _kafka_options(section: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    """Pass-through producer options; `<name>_env` reads a secret from the environment."""
-    options: dict[str, Any] = {}
+def _kafka_options(current: dict[str, Any], section: dict[str, Any], environ: dict[str, str],
+                   where: str) -> dict[str, Any]:
+    """Producer options: `current` updated by `section`; `<name>_env` reads a secret from `environ`.
+
+    The TLS/SASL keys go through `KafkaSecurity` (the fields of the collector's `KafkaSettings`: same
+    names, same checks; secrets become SecretStr); the others pass through to kafka-python unchanged.
+    """
+    options = dict(current)
     for key, value in section.items():
         if key.endswith("_env") and isinstance(value, str):
             options[key[: -len("_env")]] = environ.get(value, "")
         else:
             options[key] = value
-    return options
+    security = {k: v for k, v in options.items() if k in SECURITY_KEYS}
+    if not security:
+        return options
+    try:
+        checked = KafkaSecurity.model_validate(security)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = f"{where}[kafka]: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+        raise UsageError(msg) from None
+    passthrough = {k: v for k, v in options.items() if k not in SECURITY_KEYS}
+    return {**passthrough, **checked.kafka_python(reveal=False)}
 
 
 def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
@@ -158,16 +182,18 @@ def _apply(config: CaptureConfig, data: dict[str, Any], *, where: str,
         elif key in ("spool_fallback_dir", "hash_key_file"):
             changes[key] = Path(str(value)).expanduser()
         elif key == "hash_key" and where == "environment":
-            changes[key] = _checked_key(str(value).strip().encode("utf-8"), HASH_KEY_ENV)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            _checked_key(text.strip().encode("utf-8"), HASH_KEY_ENV)
+            changes[key] = SecretStr(text.strip())
         elif key == "redaction":
             changes["redaction"] = _redaction(dict(value), where)
         elif key == "kafka":
-            changes["kafka_options"] = {**config.kafka_options,
-                                        **_kafka_options(dict(value), dict(os.environ) if environ is None else environ)}
+            changes["kafka_options"] = _kafka_options(config.kafka_options, dict(value),
+                                                      dict(os.environ) if environ is None else environ, where)
         elif key == "servers" and where == "config file":
             changes["server_overrides"] = {str(k): dict(v) for k, v in dict(value).items()}
         elif key in OTHER_SECTIONS and where == "config file":
-            continue  # the collector's and forensics' tables of the shared file (`schema/settings.py`)
+            continue  # the collector's, forensics' and proxy's tables of the shared file (`schema/settings.py`)
         else:
             msg = f"{where}: unknown setting {key!r}"
             raise UsageError(msg)
@@ -233,7 +259,7 @@ def resolve_hash_key(config: CaptureConfig) -> bytes:
     dictionary still cannot recover a payload.
     """
     if config.hash_key is not None:
-        return config.hash_key
+        return config.hash_key.get_secret_value().encode("utf-8")  # revealed here, for the HMAC only
     path = config.hash_key_file or default_hash_key_path()
     with _KEYS_LOCK:
         if path in _KEYS:

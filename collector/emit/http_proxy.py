@@ -437,13 +437,13 @@ def bind(listen: str) -> socket.socket:
 
 
 def serve(listen: str, upstream: str, emitter: Emitter, *, name: str | None = None,
-          sock: socket.socket | None = None) -> None:
+          sock: socket.socket | None = None, timeout: float | None = None) -> None:
     """Run the proxy until interrupted (uvicorn, one process); says where it listens on stderr."""
     import uvicorn
 
     sock = sock or bind(listen)
     host, port = sock.getsockname()[:2]
-    app = HttpProxy(upstream, emitter, name=name)
+    app = HttpProxy(upstream, emitter, name=name, timeout=timeout)
     config = uvicorn.Config(app, log_level="warning", server_header=False, date_header=False, lifespan="on")
     shown = f"[{host}]" if ":" in host else host
     sys.stderr.write(f"mcp-blackbox proxy: listening on http://{shown}:{port}/ -> {upstream}"

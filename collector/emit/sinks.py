@@ -195,7 +195,9 @@ class KafkaSink:
             "retry_backoff_ms": 100,
             "reconnect_backoff_max_ms": 1000,
         }
-        settings.update(self.options)
+        # secrets (SecretStr from the capture configuration) are revealed here, for the producer only
+        settings.update({k: v.get_secret_value() if hasattr(v, "get_secret_value") else v
+                         for k, v in self.options.items()})
         return KafkaProducer(**settings)
 
     def _start_connector(self) -> None:

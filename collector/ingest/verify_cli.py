@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from mcp_blackbox.collector.ingest.manifest import manifest_name
+from mcp_blackbox.schema.settings import add_store_argument
 from mcp_blackbox.schema.textsafe import inert, json_text
 
 EPILOG = """\
@@ -44,12 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `verify`."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--store", required=True, type=Path, help="store directory")
+    defaults = add_store_argument(parser, type=Path)
     parser.add_argument("--public-key", action="append", type=Path, default=[],
                         help="trusted Ed25519 public key (PEM); repeatable. Default: the keys pinned for this "
                         "store, or on first use the store's own keys (reported, then pinned)")
-    parser.add_argument("--known-stores", type=Path, metavar="PATH",
-                        help="file of pinned store keys (default $MCP_BLACKBOX_KNOWN_STORES, else "
+    parser.add_argument("--known-stores", type=Path, metavar="PATH", default=defaults.known_stores,
+                        help="file of pinned store keys (default [forensics] known_stores / "
+                        "MCP_BLACKBOX_FORENSICS_KNOWN_STORES, else $MCP_BLACKBOX_KNOWN_STORES, else "
                         "$XDG_CONFIG_HOME/mcp-blackbox/known_stores)")
     pin = parser.add_mutually_exclusive_group()
     pin.add_argument("--no-pin", action="store_true", help="on first use, report the store's keys but pin nothing")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from mcp_blackbox.collector.emit.config import load_config
 from mcp_blackbox.collector.emit.emitter import Emitter
@@ -36,7 +37,8 @@ def test_precedence_and_per_server_overrides(tmp_path: Path) -> None:
     config = load_config(env=env)
     assert config.sink == "kafka://k1:9092,k2:9092/audit"
     assert config.environment == "staging"  # environment beats the file
-    assert config.kafka_options == {"security_protocol": "SASL_SSL", "sasl_plain_password": "s3cret"}
+    assert config.kafka_options == {"security_protocol": "SASL_SSL", "sasl_plain_password": SecretStr("s3cret")}
+    assert isinstance(config.kafka_options["sasl_plain_password"], SecretStr)  # a secret, not a plain string
     assert config.payload_mode is PayloadMode.FULL
     assert config.for_server("customers").payload_mode is PayloadMode.HASHES
     assert config.for_server("weather").payload_mode is PayloadMode.FULL
