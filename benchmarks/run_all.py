@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("bench_emitter.py", "bench_redaction.py", "bench_fingerprints.py", "bench_wrap.py", "bench_wrap_pairing.py",
-         "bench_proxy_pairing.py", "bench_kafka_start_outage.py", "bench_otlp.py", "bench_collector.py",
-         "fuzz_decode.py", "bench_restart.py", "bench_forensics.py", "bench_sql_sandbox.py", "bench_textsafe.py",
-         "bench_tui_first_screen.py")
+ORDER = ("bench_emitter.py", "bench_emit_config_import.py", "bench_redaction.py", "bench_fingerprints.py",
+         "bench_wrap.py", "bench_wrap_pairing.py", "bench_proxy_pairing.py", "bench_kafka_start_outage.py",
+         "bench_otlp.py", "bench_collector.py", "fuzz_decode.py", "bench_restart.py", "bench_forensics.py",
+         "bench_sql_sandbox.py", "bench_textsafe.py", "bench_tui_first_screen.py")
 #: scripts in benchmarks/ that are not benchmarks: the detection evaluation (`make eval`) and the corpus fetch
 NOT_BENCHMARKS = ("eval_detections.py", "fetch_tool_corpus.py", "run_all.py")
 

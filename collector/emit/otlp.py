@@ -37,7 +37,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.collector.emit.otlp_map import Mapped, OtlpPayloadError, map_logs, map_traces
 
-log = logging.getLogger("mcp_blackbox.otlp")
+log = logging.getLogger(__name__)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

@@ -18,7 +18,7 @@ from mcp_blackbox.schema.errors import UsageError
 if TYPE_CHECKING:
     from mcp_blackbox.collector.emit.otlp import OtlpEmitter
 
-log = logging.getLogger("mcp_blackbox.otlp")
+log = logging.getLogger(__name__)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

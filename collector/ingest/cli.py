@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from mcp_blackbox.collector.ingest.console import say
+from mcp_blackbox.collector.ingest.console_cli import say
 from mcp_blackbox.schema.errors import UsageError
 from mcp_blackbox.schema.settings import DEFAULT_GROUP
 from mcp_blackbox.schema.transport import KAFKA_PREFIX, spool_url

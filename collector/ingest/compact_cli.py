@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compact and print what was done."""
     from mcp_blackbox.collector.ingest.compact import compact_store
-    from mcp_blackbox.collector.ingest.console import say
+    from mcp_blackbox.collector.ingest.console_cli import say
     from mcp_blackbox.collector.ingest.storefs import MANIFESTS
 
     if not (args.store / MANIFESTS).is_dir():

@@ -11,7 +11,7 @@ import pytest
 from ingest_helpers import cli_command
 
 from mcp_blackbox.collector.ingest import sources_confluent
-from mcp_blackbox.collector.ingest.console import InertFormatter, install_logging, say
+from mcp_blackbox.collector.ingest.console_cli import InertFormatter, install_logging, say
 
 HOSTILE = "\x1b]0;PWNED\x07\x1b[2K\r\u202e\x9b"
 RAW = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
