@@ -76,6 +76,13 @@ VIEW_DOCS: Final[dict[str, tuple[str, dict[str, str]]]] = {
                   "error_code": "JSON-RPC error code", "http_status": "HTTP status (proxies)",
                   "arguments_fingerprints": "content_fingerprints of the request (chunks before redaction)",
                   "result_fingerprints": "content_fingerprints of the response",
+                  "client_info_name": "clientInfo.name (self-reported)", "client_info_version": "clientInfo.version",
+                  "mcp_session_id": "legacy HTTP session id", "user_id_source": "where user_id came from",
+                  "os_user": "OS account of the emitter", "oauth_client_id": "OAuth client",
+                  "oauth_issuer": "token issuer", "oauth_subject": "token subject", "oauth_scopes": "granted scopes",
+                  "token_audience": "token audience",
+                  "token_fingerprint": "keyed fingerprint of the bearer token (never the token)",
+                  "user_agent": "HTTP User-Agent",
               }),
     "actions": ("One row per logical tool call, merging what host, client and server/gateway saw "
                 "(joined by tool_call_id, else trace_id).", {

@@ -126,7 +126,7 @@ class ConfluentSource:
                 consumer.unassign()
 
         # librdkafka's own log lines name brokers and topics: through Python logging, so they print inert
-        self.consumer = Consumer(self.config, logger=log)
+        self.consumer = Consumer(self.config)  # librdkafka logs through self._log (rate-limited, inert)
         self.consumer.subscribe([self.topic], on_assign=assign_cb, on_revoke=revoke_cb, on_lost=lost_cb)
 
     def poll(self, timeout_s: float) -> list[Batch]:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from mcp_blackbox.collector.emit.config import CaptureConfig
 from mcp_blackbox.collector.emit.emitter import Emitter
 from mcp_blackbox.forensics.chain import build_chain
@@ -34,7 +36,8 @@ def _text(text: str) -> dict[str, Any]:
 def _store(tmp_path: Path, calls: list[tuple[str, str, dict[str, Any], dict[str, Any]]],
            policy: RedactionPolicy | None = None) -> Path:
     spool = tmp_path / "spool"
-    config = CaptureConfig(sink=f"spool://{spool}", hash_key=KEY, redaction=policy or RedactionPolicy())
+    config = CaptureConfig(sink=f"spool://{spool}", hash_key=SecretStr(KEY.decode()),
+                           redaction=policy or RedactionPolicy())
     emitter = Emitter("client", "sdk_client", config=config, install_signal_handler=False)
     for i, (server, tool, arguments, result) in enumerate(calls):
         common = {"connection_id": f"conn-{server}", "server_config_name": server, "method": "tools/call",
