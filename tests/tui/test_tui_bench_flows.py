@@ -253,9 +253,16 @@ async def test_an_unexpected_worker_error_does_not_end_the_app(incident: Path, m
         assert "the overview broke" in str(app.screen.query_one("#error-text", Static).render())
 
 
-async def test_export_case_from_the_palette(incident: Path) -> None:
+async def test_export_case_from_the_palette(incident: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mcp_blackbox.forensics.casebundle import verify_case
+    from mcp_blackbox.schema.signing import fingerprint, load_or_create_key, public_pem
 
+    # a case is signed with the store's own key: give this store one, as the collector does (STORE/keys/<fp>.pub)
+    key_path = tmp_path / "signing" / "key.pem"
+    monkeypatch.setenv("MCP_BLACKBOX_SIGNING_KEY", str(key_path))
+    public = load_or_create_key(key_path).public_key()
+    (incident / "keys").mkdir(exist_ok=True)
+    (incident / "keys" / f"{fingerprint(public)[:16]}.pub").write_bytes(public_pem(public))
     app = InvestigatorApp(incident)
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot)
